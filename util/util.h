@@ -1,0 +1,99 @@
+/* util.h — what every layer shares: the error type, cleanup attributes,
+   allocation that aborts on OOM, a growable string and an arena. */
+#ifndef STACK_UTIL_H
+#define STACK_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PRINTF_LIKE(fmt, args) __attribute__ ((format (printf, fmt, args)))
+#define ARRAY_SIZE(a) (sizeof (a) / sizeof ((a)[0]))
+
+/* ---- errors (crun's convention: callee fills, callers wrap, CLI prints) ---- */
+
+typedef struct stack_error
+{
+  int status; /* errno-style, 0 when not from a syscall */
+  char *msg;
+} stack_error_t;
+
+/* Set *err (freeing any previous one); appends strerror(status) when status != 0.
+   Always returns -1 so call sites can `return stack_error_make (...)`. */
+int stack_error_make (stack_error_t **err, int status, const char *fmt, ...) PRINTF_LIKE (3, 4);
+/* Prefix context: "CONTEXT: previous message". Returns -1. */
+int stack_error_wrap (stack_error_t **err, const char *fmt, ...) PRINTF_LIKE (2, 3);
+void stack_error_free (stack_error_t **err);
+
+/* ---- allocation ---- */
+
+void *xmalloc (size_t n);
+void *xzalloc (size_t n);
+void *xrealloc (void *p, size_t n);
+char *xstrdup (const char *s);
+char *xstrndup (const char *s, size_t n);
+char *xasprintf (const char *fmt, ...) PRINTF_LIKE (1, 2);
+char *xvasprintf (const char *fmt, va_list ap) PRINTF_LIKE (1, 0);
+
+/* ---- cleanup attributes ---- */
+
+void cleanup_freep (void *p);
+void cleanup_closep (int *fd);
+void cleanup_fclosep (FILE **f);
+#define cleanup_free __attribute__ ((cleanup (cleanup_freep)))
+#define cleanup_close __attribute__ ((cleanup (cleanup_closep)))
+#define cleanup_file __attribute__ ((cleanup (cleanup_fclosep)))
+
+static inline void *
+steal_pointer (void *pp)
+{
+  void **p = pp;
+  void *v = *p;
+  *p = NULL;
+  return v;
+}
+
+static inline int
+steal_fd (int *fd)
+{
+  int v = *fd;
+  *fd = -1;
+  return v;
+}
+
+/* ---- growable string ---- */
+
+typedef struct strbuf
+{
+  char *s;
+  size_t len, cap;
+} strbuf_t;
+
+void sb_putc (strbuf_t *b, char c);
+void sb_put (strbuf_t *b, const char *s, size_t n);
+void sb_puts (strbuf_t *b, const char *s);
+void sb_printf (strbuf_t *b, const char *fmt, ...) PRINTF_LIKE (2, 3);
+char *sb_steal (strbuf_t *b); /* never NULL */
+void sb_free (strbuf_t *b);
+
+/* ---- arena: everything one loaded project owns, freed at once ---- */
+
+typedef struct arena arena_t;
+arena_t *arena_new (void);
+void arena_free (arena_t *a);
+void *arena_alloc (arena_t *a, size_t n); /* zeroed, aligned for any type */
+char *arena_strdup (arena_t *a, const char *s);
+char *arena_strndup (arena_t *a, const char *s, size_t n);
+char *arena_printf (arena_t *a, const char *fmt, ...) PRINTF_LIKE (2, 3);
+size_t arena_bytes (const arena_t *a);
+
+/* ---- files ---- */
+
+/* Read a whole file; NUL-terminated; *len_out may be NULL. */
+int read_file (const char *path, char **out, size_t *len_out, stack_error_t **err);
+bool str_has_prefix (const char *s, const char *prefix);
+bool str_has_suffix (const char *s, const char *suffix);
+
+#endif
