@@ -204,6 +204,30 @@ void extends_resolve (ld_t *ld, node_t *root);
 /* Drop services not enabled by the active profiles (after normalization). */
 void profiles_apply (ld_t *ld, node_t *model, const char *const *profiles, size_t n_profiles);
 
+/* ---- syntax.c: Compose's short syntaxes, as small pure parsers ---- */
+/* Go's time.ParseDuration ("1m30s", "1.5h", "300ms", "-1s"); false if malformed. */
+bool duration_parse (const char *s, int64_t *ns);
+/* Go's Duration.String(): "1m30s", "2.5s", "100ms", "0s". */
+const char *duration_format (arena_t *a, int64_t ns);
+/* Docker's RAMInBytes: "512m", "1g", "1.5GB", "100k", "1024" (binary units,
+   optional trailing b); false if malformed or negative. */
+bool bytes_parse (const char *s, int64_t *bytes);
+/* "[[HOST_IP:][HOST_PORT[-END]]:]CONTAINER_PORT[-END][/PROTOCOL]" (or a
+   number) → long-form maps appended to the N_SEQ `out`, one per container
+   port of a range, shaped as `docker compose config` prints them:
+   {mode: ingress, host_ip?, target: N_INT, published?: N_STR, protocol: "tcp"}.
+   Reports a diagnostic at n and returns false when malformed. */
+bool port_parse_short (ld_t *ld, const node_t *n, const char *path, node_t *out);
+/* "SOURCE:TARGET[:OPTIONS]" or "TARGET" → a long-form map {type: bind|volume,
+   source?, target, read_only?, bind?: {create_host_path: true, propagation?,
+   selinux?}, volume?: {nocopy?}}; relative and ~ bind sources made absolute
+   against node_base_dir(n). NULL with a diagnostic when malformed. */
+node_t *volume_parse_short (ld_t *ld, const node_t *n, const char *path);
+/* Split a string command the way a POSIX shell splits words (quotes,
+   backslashes; no expansion) into an N_SEQ of N_STR. NULL with a diagnostic
+   when quotes are unbalanced. */
+node_t *shell_split (ld_t *ld, const node_t *n, const char *path);
+
 /* ---- normalize*.c ---- */
 /* Validate every key and produce the canonical model, shaped as
    `docker compose config --format json` prints it. NULL if any error. */
