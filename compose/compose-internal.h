@@ -159,6 +159,9 @@ void diag_error (ld_t *ld, mark_t m, const char *path, const char *fmt, ...) PRI
 /* A warning about a key we accept but ignore; printed once per `once_key`
    (e.g. "services.*.deploy.placement"), whatever number of places use it. */
 void diag_ignored (ld_t *ld, mark_t m, const char *path, const char *once_key, const char *why);
+/* A warning, printed once per `once_key` (NULL: every time). */
+void diag_warning (ld_t *ld, mark_t m, const char *path, const char *once_key, const char *fmt, ...)
+    PRINTF_LIKE (5, 6);
 bool diag_full (const ld_t *ld); /* DIAG_MAX_ERRORS reached: stages may stop early */
 
 /* Absolute, lexically cleaned path: `rel` against `base` ("~" expands to $HOME). */

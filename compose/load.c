@@ -113,7 +113,7 @@ load_file (ld_t *ld, const char *path, const char *base_dir, const env_t *env,
   int ret;
 
   if (strcmp (abs, "-") == 0)
-    ret = read_file ("/dev/stdin", &text, &len, &err);
+    ret = read_fd (0, "standard input", &text, &len, &err);
   else
     ret = read_file (abs, &text, &len, &err);
   if (ret < 0)

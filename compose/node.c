@@ -431,18 +431,36 @@ diag_error (ld_t *ld, mark_t m, const char *path, const char *fmt, ...)
   diag_push (ld->diags, m, path, msg, false);
 }
 
+/* Remember once_key; false if it was already seen. */
+static bool
+first_time (ld_t *ld, const char *once_key)
+{
+  if (once_key == NULL)
+    return true;
+  if (env_get (&ld->ignored, once_key) != NULL)
+    return false;
+  env_set (ld->arena, &ld->ignored, once_key, "");
+  return true;
+}
+
+void
+diag_warning (ld_t *ld, mark_t m, const char *path, const char *once_key, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  if (!first_time (ld, once_key))
+    return;
+  va_start (ap, fmt);
+  msg = xvasprintf (fmt, ap);
+  va_end (ap);
+  diag_push (ld->diags, m, path, msg, true);
+}
+
 void
 diag_ignored (ld_t *ld, mark_t m, const char *path, const char *once_key, const char *why)
 {
-  cleanup_free char *msg = NULL;
-  size_t i;
-
-  for (i = 0; i < ld->ignored.len; i++)
-    if (strcmp (ld->ignored.vars[i].name, once_key) == 0)
-      return;
-  env_set (ld->arena, &ld->ignored, once_key, "");
-  msg = xasprintf ("ignored: %s", why);
-  diag_push (ld->diags, m, path, msg, true);
+  diag_warning (ld, m, path, once_key, "ignored: %s", why);
 }
 
 bool

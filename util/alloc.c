@@ -167,17 +167,16 @@ sb_free (strbuf_t *b)
 
 /* ---- files ---- */
 
+/* Stack, env and config files are small; refuse what could only be a mistake. */
+#define READ_FILE_MAX (64 << 20)
+
 int
-read_file (const char *path, char **out, size_t *len_out, stack_error_t **err)
+read_fd (int fd, const char *name, char **out, size_t *len_out, stack_error_t **err)
 {
-  cleanup_close int fd = -1;
   strbuf_t b = { 0 };
   char chunk[65536];
   ssize_t n;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return stack_error_make (err, errno, "open `%s`", path);
   for (;;)
     {
       n = read (fd, chunk, sizeof chunk);
@@ -187,16 +186,39 @@ read_file (const char *path, char **out, size_t *len_out, stack_error_t **err)
         {
           int e = errno;
           sb_free (&b);
-          return stack_error_make (err, e, "read `%s`", path);
+          return stack_error_make (err, e, "read `%s`", name);
         }
       if (n == 0)
         break;
+      if (b.len + (size_t) n > READ_FILE_MAX)
+        {
+          sb_free (&b);
+          return stack_error_make (err, EFBIG, "read `%s`", name);
+        }
       sb_put (&b, chunk, (size_t) n);
     }
   if (len_out)
     *len_out = b.len;
   *out = sb_steal (&b);
   return 0;
+}
+
+int
+read_file (const char *path, char **out, size_t *len_out, stack_error_t **err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return stack_error_make (err, errno, "open `%s`", path);
+  /* /dev/zero, a FIFO or a directory would hang or mislead us */
+  if (fstat (fd, &st) < 0)
+    return stack_error_make (err, errno, "stat `%s`", path);
+  if (!S_ISREG (st.st_mode))
+    return S_ISDIR (st.st_mode) ? stack_error_make (err, EISDIR, "open `%s`", path)
+                                : stack_error_make (err, 0, "not a regular file");
+  return read_fd (fd, path, out, len_out, err);
 }
 
 bool

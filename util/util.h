@@ -91,8 +91,10 @@ size_t arena_bytes (const arena_t *a);
 
 /* ---- files ---- */
 
-/* Read a whole file; NUL-terminated; *len_out may be NULL. */
+/* Read a whole regular file (at most 64 MiB); NUL-terminated; *len_out may be NULL. */
 int read_file (const char *path, char **out, size_t *len_out, stack_error_t **err);
+/* Read fd to its end, same limit; `name` is for messages. */
+int read_fd (int fd, const char *name, char **out, size_t *len_out, stack_error_t **err);
 bool str_has_prefix (const char *s, const char *prefix);
 bool str_has_suffix (const char *s, const char *suffix);
 
