@@ -493,7 +493,8 @@ compose_diags_print (compose_diags_t *d, FILE *out)
 {
   size_t i;
 
-  qsort (d->items, d->len, sizeof *d->items, diag_cmp);
+  if (d->len > 1) /* qsort (NULL, 0, ...) is undefined */
+    qsort (d->items, d->len, sizeof *d->items, diag_cmp);
   for (i = 0; i < d->len; i++)
     {
       const compose_diag_t *x = &d->items[i];
