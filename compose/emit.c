@@ -186,7 +186,7 @@ node_to_json_text (const node_t *n)
 
   sort_tree (copy);
   j = to_json (a, copy);
-  s = json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY);
+  s = json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION (15));
   json_decref (j);
   arena_free (a);
   return s;
@@ -202,7 +202,7 @@ compose_print_model (const compose_project_t *p, enum compose_format fmt, FILE *
   if (fmt == COMPOSE_FORMAT_JSON)
     {
       json_t *j = to_json (p->arena, p->model);
-      int ret = json_dumpf (j, out, JSON_INDENT (2));
+      int ret = json_dumpf (j, out, JSON_INDENT (2) | JSON_REAL_PRECISION (15));
       json_decref (j);
       if (ret < 0)
         return stack_error_make (err, 0, "cannot write JSON");

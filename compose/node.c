@@ -163,6 +163,22 @@ node_is_scalar (const node_t *n)
                || n->kind == N_BOOL);
 }
 
+/* The shortest text that reads back as the same double: 0.3, not 0.29999999999999999. */
+static const char *
+format_double (arena_t *a, double v)
+{
+  char buf[64];
+  int prec;
+  for (prec = 1; prec < 17; prec++)
+    {
+      snprintf (buf, sizeof buf, "%.*g", prec, v);
+      if (strtod (buf, NULL) == v)
+        break;
+    }
+  snprintf (buf, sizeof buf, "%.*g", prec, v);
+  return arena_strdup (a, buf);
+}
+
 const char *
 node_text (arena_t *a, const node_t *n)
 {
@@ -176,7 +192,7 @@ node_text (arena_t *a, const node_t *n)
     case N_INT:
       return n->str ? n->str : arena_printf (a, "%lld", n->i);
     case N_FLOAT:
-      return n->str ? n->str : arena_printf (a, "%g", n->f);
+      return n->str ? n->str : format_double (a, n->f);
     case N_BOOL:
       return n->b ? "true" : "false";
     default:
