@@ -100,7 +100,7 @@ static void
 emit_scalar (struct emit *e, const char *text, bool quote)
 {
   yaml_scalar_event_initialize (&e->ev, NULL, NULL, (yaml_char_t *) text, (int) strlen (text),
-                                !quote, !quote,
+                                !quote, 1,
                                 quote ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
   emit_event (e);
 }
