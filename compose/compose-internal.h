@@ -114,6 +114,7 @@ bool scalar_to_double (const node_t *n, double *out);
 /* ------------------------------------------------------------------ */
 
 #define DIAG_MAX_ERRORS 50
+#define DIAG_MAX_WARNINGS 100
 
 /* "services.web.ports[0]" — built as we descend. */
 const char *path_key (arena_t *a, const char *parent, const char *key);

@@ -423,6 +423,8 @@ diag_push (compose_diags_t *d, mark_t m, const char *path, const char *msg, bool
       d->truncated = true;
       return;
     }
+  if (warning && d->len - d->errors >= DIAG_MAX_WARNINGS)
+    return; /* a hundred warnings already say the file needs a look */
   d->items = grow (d->arena, d->items, sizeof *d->items, d->len, &d->cap);
   x = &d->items[d->len++];
   x->file = m.src ? arena_strdup (d->arena, m.src->path) : NULL;
