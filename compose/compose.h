@@ -41,6 +41,7 @@ typedef struct compose_diags
   size_t len, cap;
   size_t errors;
   bool truncated; /* more errors than DIAG_MAX_ERRORS */
+  size_t warnings_dropped; /* past DIAG_MAX_WARNINGS */
   arena_t *arena;
 } compose_diags_t;
 

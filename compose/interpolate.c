@@ -147,24 +147,13 @@ put (struct interp *x, strbuf_t *out, const char *s, size_t n)
   return 0;
 }
 
-/* The one place an unset variable is reported, once per name.  The set of
-   names already reported (ld->ignored) is searched linearly, so past
-   UNSET_WARNINGS_MAX names we stop naming them: a file with a hundred
-   thousand unset variables must not take minutes to load. */
-#define UNSET_WARNINGS_MAX 100
-
+/* The one place an unset variable is reported, once per name (diag_warning
+   caps how many warnings a load keeps). */
 static void
 warn_unset (struct interp *x, const char *name, size_t n)
 {
   cleanup_free char *var = NULL, *once = NULL;
 
-  if (x->ld->ignored.len >= UNSET_WARNINGS_MAX)
-    {
-      diag_warning (x->ld, x->mark, x->path, "var:*",
-                    "more variables are not set (using empty strings); only the first ones are "
-                    "named");
-      return;
-    }
   var = xstrndup (name, n);
   once = xasprintf ("var:%s", var);
   diag_warning (x->ld, x->mark, x->path, once, "variable %s is not set; using an empty string",

@@ -424,7 +424,10 @@ diag_push (compose_diags_t *d, mark_t m, const char *path, const char *msg, bool
       return;
     }
   if (warning && d->len - d->errors >= DIAG_MAX_WARNINGS)
-    return; /* a hundred warnings already say the file needs a look */
+    {
+      d->warnings_dropped++; /* a hundred warnings already say the file needs a look */
+      return;
+    }
   d->items = grow (d->arena, d->items, sizeof *d->items, d->len, &d->cap);
   x = &d->items[d->len++];
   x->file = m.src ? arena_strdup (d->arena, m.src->path) : NULL;
@@ -465,8 +468,15 @@ void
 diag_warning (ld_t *ld, mark_t m, const char *path, const char *once_key, const char *fmt, ...)
 {
   cleanup_free char *msg = NULL;
+  compose_diags_t *d = ld->diags;
   va_list ap;
 
+  /* checked before first_time, whose set is searched linearly */
+  if (d->len - d->errors >= DIAG_MAX_WARNINGS)
+    {
+      d->warnings_dropped++;
+      return;
+    }
   if (!first_time (ld, once_key))
     return;
   va_start (ap, fmt);
@@ -523,6 +533,8 @@ compose_diags_print (compose_diags_t *d, FILE *out)
         fprintf (out, "%s: ", x->path);
       fprintf (out, "%s\n", x->msg);
     }
+  if (d->warnings_dropped)
+    fprintf (out, "stack: warning: %zu more warnings not shown\n", d->warnings_dropped);
   if (d->truncated)
     fprintf (out, "stack: too many errors, stopped after %d\n", DIAG_MAX_ERRORS);
 }
