@@ -1,6 +1,7 @@
 /* cli.c — the `stack` command line: global options, the command table, and
    the one place that prints errors and chooses the exit code
    (0 success, 1 runtime failure, 2 bad input). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,12 @@ cli_main (int argc, char **argv)
       goto out;
     }
   ret = cmd->run (&g, argc - optind, argv + optind);
+  /* output that did not reach its file (a full disk, a closed pipe) is a failure */
+  if (fflush (stdout) != 0 || ferror (stdout))
+    {
+      fprintf (stderr, "stack: cannot write the output: %s\n", strerror (errno));
+      ret = EXIT_FAIL;
+    }
 
 out:
   free (g.files);

@@ -72,10 +72,14 @@ struct emit
   bool failed;
 };
 
+/* yaml_emitter_emit takes the event, even when it fails; after a failure
+   we must free the events we no longer hand over. */
 static void
 emit_event (struct emit *e)
 {
-  if (!e->failed && !yaml_emitter_emit (&e->em, &e->ev))
+  if (e->failed)
+    yaml_event_delete (&e->ev);
+  else if (!yaml_emitter_emit (&e->em, &e->ev))
     e->failed = true;
 }
 

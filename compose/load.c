@@ -130,9 +130,8 @@ load_file (ld_t *ld, const char *path, const char *base_dir, const env_t *env,
   src->path = strcmp (abs, "-") == 0 ? "-" : display_path (ld, abs, cwd_of (ld));
   src->dir = base_dir;
   root = yaml_parse (ld, src, text, len);
-  if (root == NULL)
-    return NULL;
-  interpolate_tree (ld, env, root);
+  if (root != NULL && env != NULL)
+    interpolate_tree (ld, env, root);
   return root;
 }
 
@@ -199,13 +198,13 @@ name_from_dir (ld_t *ld, const char *dir)
   return out;
 }
 
+/* `top` is the interpolated top-level `name:` of the last file that has one. */
 static const char *
-project_name (ld_t *ld, const node_t *root)
+project_name (ld_t *ld, const node_t *top)
 {
   static const char rule[]
       = "must be lower-case letters, digits, `-` and `_`, starting with a letter or digit";
   const char *env_name = env_get (&ld->env, "COMPOSE_PROJECT_NAME");
-  node_t *top = node_map_get (root, "name");
   const char *name;
 
   if (ld->opts->project_name)
@@ -245,6 +244,32 @@ project_name (ld_t *ld, const node_t *root)
                 "`name:` in the file",
                 ld->project_dir);
   return *name ? name : NULL;
+}
+
+/* Detach a file's top-level `name:` and interpolate it alone (the rest of
+   the file waits for the project name). `*last` keeps the latest one. */
+static int
+take_name (ld_t *ld, node_t *root, node_t **last)
+{
+  node_entry_t *e = node_map_find (root, "name");
+  node_t *wrap;
+  size_t errors = ld->diags->errors;
+
+  if (e == NULL)
+    return 0;
+  wrap = node_new (ld->arena, N_MAP, root->mark);
+  node_map_set_mark (ld->arena, wrap, "name", e->key_mark, e->value);
+  node_map_del (root, "name");
+  interpolate_tree (ld, &ld->env, wrap);
+  if (ld->diags->errors > errors)
+    return -1;
+  *last = node_map_get (wrap, "name");
+  if (*last && !node_is_scalar (*last))
+    {
+      diag_error (ld, (*last)->mark, "name", "must be a string, not %s", node_kind_name (*last));
+      return -1;
+    }
+  return 0;
 }
 
 /* ---- the working directory and the files to load ---- */
@@ -349,6 +374,8 @@ collect_services (compose_project_t *p)
   node_t *services = node_map_get (p->model, "services");
   size_t i;
 
+  if (services && services->kind != N_MAP)
+    services = NULL; /* normalization guarantees a map; never read a list as one */
   p->n_services = services ? services->len : 0;
   p->services = arena_alloc (p->arena, (p->n_services + 1) * sizeof *p->services);
   for (i = 0; i < p->n_services; i++)
@@ -370,7 +397,7 @@ compose_load (const compose_options_t *opts_in, compose_project_t **out, compose
   const char **files;
   const char *const *profiles;
   size_t n_files, n_profiles, i;
-  node_t *merged = NULL;
+  node_t *merged = NULL, *name_node = NULL, **roots;
   const char *name;
   char cwd[PATH_MAX];
 
@@ -437,25 +464,37 @@ compose_load (const compose_options_t *opts_in, compose_project_t **out, compose
   env_copy (ld.arena, &ld.env, &dotenv);
   env_copy (ld.arena, &ld.env, &os_env);
 
-  /* every file parsed and interpolated, its includes resolved, then merged */
+  /* every file parsed; the project name first, because Compose lets the
+     files use ${COMPOSE_PROJECT_NAME} and the name may come from them */
+  roots = arena_alloc (ld.arena, n_files * sizeof *roots);
   for (i = 0; i < n_files; i++)
     {
-      node_t *root = load_file (&ld, files[i], ld.project_dir, &ld.env, NULL, NULL);
-      if (root == NULL)
-        continue;
-      include_resolve (&ld, root);
-      merged = merged ? merge_projects (&ld, merged, root) : root;
+      roots[i] = load_file (&ld, files[i], ld.project_dir, NULL, NULL, NULL);
+      if (roots[i] && take_name (&ld, roots[i], &name_node) < 0)
+        roots[i] = NULL;
+    }
+  if (diags->errors)
+    goto fail;
+  name = project_name (&ld, name_node);
+  if (name == NULL)
+    goto fail;
+  p->name = arena_strdup (ld.arena, name);
+  env_set (ld.arena, &ld.env, "COMPOSE_PROJECT_NAME", p->name);
+
+  /* then interpolated, their includes resolved, and merged */
+  for (i = 0; i < n_files; i++)
+    {
+      interpolate_tree (&ld, &ld.env, roots[i]);
+      include_resolve (&ld, roots[i]);
+      merged = merged ? merge_projects (&ld, merged, roots[i]) : roots[i];
     }
   if (diags->errors || merged == NULL)
     goto fail;
+  node_map_set (ld.arena, merged, "name", node_new_str (ld.arena, p->name, merged->mark));
   extends_resolve (&ld, merged);
   if (diags->errors)
     goto fail;
 
-  name = project_name (&ld, merged);
-  if (name == NULL)
-    goto fail;
-  p->name = arena_strdup (ld.arena, name);
   p->model = normalize_project (&ld, merged, p->name);
   if (diags->errors || p->model == NULL)
     goto fail;

@@ -5,6 +5,8 @@
 
 #include "util.h"
 
+#define ARENA_CHUNK (256 * 1024)
+
 struct chunk
 {
   struct chunk *next;
@@ -48,8 +50,10 @@ arena_alloc (arena_t *a, size_t n)
   n = (n + align - 1) & ~(align - 1);
   if (c == NULL || c->size - c->used < n)
     {
-      size_t size = n > 32768 ? n : 32768;
-      c = xmalloc (sizeof *c + size);
+      size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+      /* calloc of a large block comes straight from mmap, already zero:
+         allocations need no memset of their own */
+      c = xzalloc (sizeof *c + size);
       c->used = 0;
       c->size = size;
       c->next = a->head;
@@ -58,7 +62,6 @@ arena_alloc (arena_t *a, size_t n)
     }
   p = (char *) c->data + c->used;
   c->used += n;
-  memset (p, 0, n);
   return p;
 }
 

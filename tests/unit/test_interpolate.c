@@ -473,6 +473,38 @@ test_interpolate_str (void **state)
   arena_free (ld.arena);
 }
 
+/* Compose gives the files ${COMPOSE_PROJECT_NAME}, even when the name comes
+   from the file itself or from the directory. */
+static void
+test_project_name_variable (void **state)
+{
+  th_t t;
+  (void) state;
+
+  th_init (&t);
+  th_write (&t, "stack.yml", "name: shop\nservices:\n  web:\n    image: ${COMPOSE_PROJECT_NAME}-web\n");
+  assert_int_equal (th_run (&t), 0);
+  assert_string_equal (th_json (&t, "services.web.image"), "\"shop-web\"");
+  th_free (&t);
+
+  th_init (&t);
+  th_write (&t, "a.yml", "name: ${PREFIX:-x}-one\nservices:\n  web:\n    image: i\n");
+  th_write (&t, "b.yml", "name: two\nservices:\n  web:\n    labels: [p=$COMPOSE_PROJECT_NAME]\n");
+  t.files[0] = "a.yml";
+  t.files[1] = "b.yml";
+  assert_int_equal (th_run (&t), 0);
+  assert_string_equal (th_json (&t, "name"), "\"two\"");
+  assert_string_equal (th_json (&t, "services.web.labels.p"), "\"two\"");
+  th_free (&t);
+
+  th_init (&t);
+  th_write (&t, "stack.yml", "name: ${NOPE:?say which}\nservices: {}\n");
+  assert_int_equal (th_run (&t), -1);
+  assert_string_equal (t.out, "stack: stack.yml:1:7: name: required variable NOPE is missing a "
+                              "value: say which\n");
+  th_free (&t);
+}
+
 int
 main (void)
 {
@@ -497,6 +529,7 @@ main (void)
     cmocka_unit_test (test_env_file_option),
     cmocka_unit_test (test_env_file_missing),
     cmocka_unit_test (test_interpolate_str),
+    cmocka_unit_test (test_project_name_variable),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
