@@ -84,7 +84,9 @@ emit_event (struct emit *e)
 }
 
 /* A string must be quoted when a YAML reader would take it for something
-   else: a number, a boolean (1.1's yes/no/on/off too), null, or empty. */
+   else: a number, a boolean, null, or empty — and, for YAML 1.1 readers
+   (PyYAML, older tools), also yes/no/on/off and number-like text such as
+   1:30 (base 60), 1_000 or 2024-01-01 (a date). */
 static bool
 needs_quotes (const char *s)
 {
@@ -97,6 +99,8 @@ needs_quotes (const char *s)
   for (i = 0; i < ARRAY_SIZE (words); i++)
     if (strcasecmp (s, words[i]) == 0)
       return true;
+  if (strchr ("0123456789+-.", s[0]) != NULL && s[strspn (s, "0123456789:._+-eExXoObB")] == '\0')
+    return true;
   return false;
 }
 
