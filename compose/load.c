@@ -122,7 +122,8 @@ load_file (ld_t *ld, const char *path, const char *base_dir, const env_t *env,
       if (from)
         diag_error (ld, from->mark, from_path, "cannot read `%s`: %s", abs, why);
       else
-        diag_error (ld, (mark_t){ 0 }, NULL, "cannot read stack file `%s`: %s", path, why);
+        diag_error (ld, (mark_t){ 0 }, NULL, "cannot read stack file `%s`: %s",
+                    display_path (ld, abs, cwd_of (ld)), why);
       stack_error_free (&err);
       return NULL;
     }
