@@ -146,6 +146,11 @@ int rt_container_destroy (rt_container_t *c, stack_error_t **err);
 /* Was the container's last exit an OOM kill (its cgroup's oom counter)? */
 bool rt_container_oom_killed (const char *cgroup_path);
 
+/* The container's init (`init: true`) runs from a sealed copy of the
+   program's own binary with argv[0] "stack-init": main() must call this
+   first thing when argv[0] is "stack-init". Never returns. */
+int rt_init_main (int argc, char **argv);
+
 /* ------------------------------------------------------------------ */
 /* Cgroups: v1 and v2 behind one table, chosen at run time              */
 /* ------------------------------------------------------------------ */
