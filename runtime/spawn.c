@@ -332,6 +332,24 @@ build_env (const container_spec_t *spec, const char *home)
   return env;
 }
 
+static const char *
+rlimit_name (int resource)
+{
+  static const char *const names[] = {
+    [RLIMIT_CPU] = "RLIMIT_CPU",         [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
+    [RLIMIT_DATA] = "RLIMIT_DATA",       [RLIMIT_STACK] = "RLIMIT_STACK",
+    [RLIMIT_CORE] = "RLIMIT_CORE",       [RLIMIT_RSS] = "RLIMIT_RSS",
+    [RLIMIT_NPROC] = "RLIMIT_NPROC",     [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+    [RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK", [RLIMIT_AS] = "RLIMIT_AS",
+    [RLIMIT_LOCKS] = "RLIMIT_LOCKS",     [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+    [RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",
+    [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+  };
+  if (resource >= 0 && (size_t) resource < ARRAY_SIZE (names) && names[resource])
+    return names[resource];
+  return "(unknown)";
+}
+
 /* START arrived: become the container's program. Only returns on error. */
 static int
 child_exec (const container_spec_t *spec, stack_error_t **err)
@@ -355,18 +373,24 @@ child_exec (const container_spec_t *spec, stack_error_t **err)
       /* set as asked; without CAP_SYS_RESOURCE the kernel refuses more
          than the current hard limit, and we say so */
       if (setrlimit (r->resource, &rl) < 0)
-        return stack_error_make (err, errno, "setrlimit %d (soft %llu, hard %llu)", r->resource,
-                                 (unsigned long long) r->soft, (unsigned long long) r->hard);
+        return stack_error_make (err, errno, "setrlimit %s (soft %llu, hard %llu)",
+                                 rlimit_name (r->resource), (unsigned long long) r->soft,
+                                 (unsigned long long) r->hard);
     }
 
   if (enter_cwd (spec->cwd ? spec->cwd : "/", err) < 0)
     return -1;
   env = build_env (spec, u.home);
 
-  /* keep the permitted capabilities across setuid for rt_security_apply
-     to reduce (the effective set is cleared by the kernel) */
-  if (setgroups (u.n_groups, u.groups) < 0 || prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0
-      || setresgid (u.gid, u.gid, u.gid) < 0 || setresuid (u.uid, u.uid, u.uid) < 0)
+  /* keeps the permitted capabilities across setuid, for rt_security_apply
+     to reduce */
+  if (rt_security_prepare (spec, err) < 0)
+    {
+      rt_user_free (&u);
+      return -1;
+    }
+  if (setgroups (u.n_groups, u.groups) < 0 || setresgid (u.gid, u.gid, u.gid) < 0
+      || setresuid (u.uid, u.uid, u.uid) < 0)
     return stack_error_make (err, errno, "set user %u:%u", (unsigned) u.uid, (unsigned) u.gid);
   rt_user_free (&u);
 
@@ -608,6 +632,8 @@ rt_container_create (const container_spec_t *spec, rt_container_t *c, stack_erro
     return stack_error_make (err, EINVAL, "container `%s`: no command", spec->id);
   if (spec->rootfs_dir == NULL || spec->cgroup_path == NULL)
     return stack_error_make (err, EINVAL, "container `%s`: no rootfs or cgroup", spec->id);
+  if (rt_sysctls_check (spec, err) < 0)
+    return stack_error_wrap (err, "create container `%s`", spec->id);
 
   if (spec->init && (init_fd = rt_sealed_self (err)) < 0)
     return -1;

@@ -195,6 +195,41 @@ test_writable_layer_kept (void **state)
   it_free (&t);
 }
 
+/* More layers than one page of mount options holds: the layers go one by
+   one through fsconfig ("lowerdir+"). */
+static void
+test_many_layers (void **state)
+{
+  static it_t t;
+  const char *layers[61];
+  char *names[60];
+  size_t i;
+  (void) state;
+
+  it_require_root ();
+  it_init (&t, ARGV ("/bin/sh", "-c", "cat /from-top /from-59"));
+  for (i = 0; i < 60; i++)
+    {
+      names[i] = xasprintf ("%s/a-rather-long-layer-directory-name-as-a-store-would-have-%064zu",
+                            t.dir, i);
+      assert_int_equal (mkdir (names[i], 0755), 0);
+      layers[i] = names[i];
+    }
+  free (host_file (&t, "a-rather-long-layer-directory-name-as-a-store-would-have-"
+                       "0000000000000000000000000000000000000000000000000000000000000000/from-top",
+                   "top\n"));
+  free (host_file (&t, "a-rather-long-layer-directory-name-as-a-store-would-have-"
+                       "0000000000000000000000000000000000000000000000000000000000000059/from-59",
+                   "59\n"));
+  layers[60] = t.layer;
+  t.spec.layers = layers;
+  t.spec.n_layers = 61;
+  run_expect (&t, "top\n59\n", 0);
+  for (i = 0; i < 60; i++)
+    free (names[i]);
+  it_free (&t);
+}
+
 /* ---- the spec's mounts ---- */
 
 static void
@@ -428,6 +463,7 @@ main (void)
     cmocka_unit_test_teardown (test_masked_paths_control, teardown),
     cmocka_unit_test_teardown (test_read_only_root, teardown),
     cmocka_unit_test_teardown (test_writable_layer_kept, teardown),
+    cmocka_unit_test_teardown (test_many_layers, teardown),
     cmocka_unit_test_teardown (test_bind_mounts, teardown),
     cmocka_unit_test_teardown (test_bind_missing_source, teardown),
     cmocka_unit_test_teardown (test_volume_seeded_from_image, teardown),

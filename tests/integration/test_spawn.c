@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -264,6 +265,59 @@ test_unknown_user_fails_start (void **state)
   it_free (&t);
 }
 
+/* ---- rlimits, sysctls, namespaces shared with the host ---- */
+
+static void
+test_rlimits (void **state)
+{
+  static it_t t;
+  static const rt_rlimit_t rl[] = { { RLIMIT_NOFILE, 1024, 2048 }, { RLIMIT_CORE, 0, 0 } };
+  (void) state;
+
+  it_require_root ();
+  it_init (&t, ARGV ("/bin/sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c"));
+  t.spec.rlimits = rl;
+  t.spec.n_rlimits = 2;
+  run_expect (&t, "1024\n2048\n0\n", 0);
+  it_free (&t);
+}
+
+static void
+test_sysctls (void **state)
+{
+  static it_t t;
+  (void) state;
+
+  it_require_root ();
+  /* namespaced: our netns only; /proc/sys is read-only afterwards */
+  it_init (&t, ARGV ("/bin/sh", "-c", "cat /proc/sys/net/ipv4/ip_unprivileged_port_start"));
+  t.spec.sysctls = ARGV ("net.ipv4.ip_unprivileged_port_start=80");
+  run_expect (&t, "80\n", 0);
+  it_free (&t);
+}
+
+static void
+test_host_net (void **state)
+{
+  static it_t t;
+  (void) state;
+
+  it_require_root ();
+  it_init (&t, ARGV ("/bin/sh", "-c", "ls /sys/class/net; grep -c ' /sys ' /proc/mounts"));
+  run_expect (&t, "lo\n1\n", 0); /* our own netns, our own sysfs */
+  t.spec.host_net = true;
+  {
+    /* the host's links, through a read-only bind of its /sys */
+    char *out = NULL;
+    int status = it_run (&t, &out);
+    assert_true (WIFEXITED (status));
+    assert_non_null (strstr (out, "lo\n"));
+    assert_string_not_equal (out, "lo\n1\n");
+    free (out);
+  }
+  it_free (&t);
+}
+
 /* ---- working directory ---- */
 
 static void
@@ -285,6 +339,33 @@ test_working_dir (void **state)
   assert_int_equal (stat (made, &st), 0);
   assert_true (S_ISDIR (st.st_mode));
   free (made);
+  it_free (&t);
+}
+
+/* CVE-2024-21626: a working directory through an fd of ours that leaked
+   in (here one without CLOEXEC on the host's "/") is refused. */
+static void
+test_cwd_through_leaked_fd (void **state)
+{
+  static it_t t;
+  char *cwd, *out = NULL, *expected;
+  int leak = open ("/", O_RDONLY | O_DIRECTORY);
+  (void) state;
+
+  it_require_root ();
+  assert_true (leak > 2);
+  it_init (&t, ARGV ("ls"));
+  cwd = xasprintf ("/proc/self/fd/%d", leak);
+  t.spec.cwd = cwd;
+  assert_int_equal (it_run (&t, &out), -1);
+  expected = xasprintf ("start failed: working directory `%s` is outside the container: "
+                        "Operation not permitted",
+                        cwd);
+  assert_string_equal (out, expected);
+  free (expected);
+  free (out);
+  free (cwd);
+  close (leak);
   it_free (&t);
 }
 
@@ -643,7 +724,11 @@ main (int argc, char **argv)
     cmocka_unit_test_teardown (test_root_by_default, teardown),
     cmocka_unit_test_teardown (test_group_add, teardown),
     cmocka_unit_test_teardown (test_unknown_user_fails_start, teardown),
+    cmocka_unit_test_teardown (test_rlimits, teardown),
+    cmocka_unit_test_teardown (test_sysctls, teardown),
+    cmocka_unit_test_teardown (test_host_net, teardown),
     cmocka_unit_test_teardown (test_working_dir, teardown),
+    cmocka_unit_test_teardown (test_cwd_through_leaked_fd, teardown),
     cmocka_unit_test_teardown (test_exit_codes, teardown),
     cmocka_unit_test_teardown (test_death_by_signal, teardown),
     cmocka_unit_test_teardown (test_missing_program, teardown),
