@@ -417,24 +417,6 @@ propagation_flags (const char *p, unsigned long *flags)
   return -1;
 }
 
-static int
-mkdir_p (const char *path, mode_t mode)
-{
-  cleanup_free char *p = xstrdup (path);
-  char *s;
-
-  for (s = p + 1; *s; s++)
-    if (*s == '/')
-      {
-        *s = '\0';
-        if (mkdir (p, 0755) < 0 && errno != EEXIST)
-          return -1;
-        *s = '/';
-      }
-  if (mkdir (p, mode) < 0 && errno != EEXIST)
-    return -1;
-  return 0;
-}
 
 /* Copy a tree from the image into a fresh volume, keeping modes, owners
    and times, as Docker seeds a named volume. Nothing is followed: the

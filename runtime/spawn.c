@@ -278,24 +278,6 @@ find_program (const container_spec_t *spec, char **out, stack_error_t **err)
   return stack_error_make (err, found_errno, "exec `%s`", name);
 }
 
-static int
-mkdir_p (const char *path)
-{
-  cleanup_free char *p = xstrdup (path);
-  char *s;
-
-  for (s = p + 1; *s; s++)
-    if (*s == '/')
-      {
-        *s = '\0';
-        if (mkdir (p, 0755) < 0 && errno != EEXIST)
-          return -1;
-        *s = '/';
-      }
-  if (mkdir (p, 0755) < 0 && errno != EEXIST)
-    return -1;
-  return 0;
-}
 
 static int
 enter_cwd (const char *cwd, stack_error_t **err)
@@ -306,7 +288,7 @@ enter_cwd (const char *cwd, stack_error_t **err)
     return stack_error_make (err, EINVAL, "working directory `%s` is not absolute", cwd);
   /* Docker creates a missing working directory (owned by root). We are
      past pivot_root: "/" is the container's. */
-  if (mkdir_p (cwd) < 0 || chdir (cwd) < 0)
+  if (mkdir_p (cwd, 0755) < 0 || chdir (cwd) < 0)
     return stack_error_make (err, errno, "working directory `%s`", cwd);
   /* CVE-2024-21626: a cwd reached through a leaked fd of the host
      (/proc/self/fd/N) lies outside our root, and getcwd says so. */

@@ -391,24 +391,6 @@ save_images (rt_store_t *s, json_t *images, stack_error_t **err)
 
 /* ---- open / close ---- */
 
-static int
-mkdir_p (const char *path, mode_t mode)
-{
-  cleanup_free char *p = xstrdup (path);
-  char *s;
-
-  for (s = p + 1; *s; s++)
-    if (*s == '/')
-      {
-        *s = '\0';
-        if (mkdir (p, 0755) < 0 && errno != EEXIST)
-          return -1;
-        *s = '/';
-      }
-  if (mkdir (p, mode) < 0 && errno != EEXIST)
-    return -1;
-  return 0;
-}
 
 int
 rt_store_open (const char *root, rt_store_t **out, stack_error_t **err)

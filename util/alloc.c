@@ -221,6 +221,25 @@ read_file (const char *path, char **out, size_t *len_out, stack_error_t **err)
   return read_fd (fd, path, out, len_out, err);
 }
 
+int
+mkdir_p (const char *path, unsigned mode)
+{
+  cleanup_free char *p = xstrdup (path);
+  char *s;
+
+  for (s = p + 1; *s; s++)
+    if (*s == '/')
+      {
+        *s = '\0';
+        if (mkdir (p, 0755) < 0 && errno != EEXIST)
+          return -1;
+        *s = '/';
+      }
+  if (mkdir (p, mode) < 0 && errno != EEXIST)
+    return -1;
+  return 0;
+}
+
 bool
 str_has_prefix (const char *s, const char *prefix)
 {

@@ -95,6 +95,8 @@ size_t arena_bytes (const arena_t *a);
 int read_file (const char *path, char **out, size_t *len_out, stack_error_t **err);
 /* Read fd to its end, same limit; `name` is for messages. */
 int read_fd (int fd, const char *name, char **out, size_t *len_out, stack_error_t **err);
+/* mkdir -p: parents 0755, the last component `mode`; existing ones are fine. */
+int mkdir_p (const char *path, unsigned mode);
 bool str_has_prefix (const char *s, const char *prefix);
 bool str_has_suffix (const char *s, const char *suffix);
 
