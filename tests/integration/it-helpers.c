@@ -1,4 +1,5 @@
 /* it-helpers.c — see it-helpers.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -216,4 +217,27 @@ it_free (it_t *t)
   free (t->rootfs);
   free (t->cgroup);
   memset (t, 0, sizeof *t);
+}
+
+char *
+it_listing (const char *dir)
+{
+  struct dirent **names;
+  strbuf_t b = { 0 };
+  int n, i;
+
+  n = scandir (dir, &names, NULL, alphasort);
+  assert_true (n >= 0);
+  for (i = 0; i < n; i++)
+    {
+      if (strcmp (names[i]->d_name, ".") != 0 && strcmp (names[i]->d_name, "..") != 0)
+        {
+          if (b.len)
+            sb_putc (&b, ' ');
+          sb_puts (&b, names[i]->d_name);
+        }
+      free (names[i]);
+    }
+  free (names);
+  return sb_steal (&b);
 }

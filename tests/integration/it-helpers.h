@@ -32,5 +32,7 @@ int it_run (it_t *t, char **out);
 /* Write a file into the layer (parents created). */
 void it_write (it_t *t, const char *path, const char *content, unsigned mode);
 void it_free (it_t *t);
+/* A directory's entries, sorted, joined with spaces (malloc'ed). */
+char *it_listing (const char *dir);
 
 #endif

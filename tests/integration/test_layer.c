@@ -150,36 +150,13 @@ scratch_free (struct scratch *s)
   free (s->canary);
 }
 
-/* The directory's entries, sorted, joined with spaces. */
-static char *
-listing (const char *dir)
-{
-  struct dirent **names;
-  strbuf_t b = { 0 };
-  int n, i;
-
-  n = scandir (dir, &names, NULL, alphasort);
-  assert_true (n >= 0);
-  for (i = 0; i < n; i++)
-    {
-      if (strcmp (names[i]->d_name, ".") != 0 && strcmp (names[i]->d_name, "..") != 0)
-        {
-          if (b.len)
-            sb_putc (&b, ' ');
-          sb_puts (&b, names[i]->d_name);
-        }
-      free (names[i]);
-    }
-  free (names);
-  return sb_steal (&b);
-}
 
 /* Nothing outside the layer changed: the scratch dir holds what it held,
    the canary is untouched. */
 static void
 assert_outside_untouched (struct scratch *s, const char *expected_listing)
 {
-  char *l = listing (s->dir), *c = listing (s->canary), *f = xasprintf ("%s/file", s->canary);
+  char *l = it_listing (s->dir), *c = it_listing (s->canary), *f = xasprintf ("%s/file", s->canary);
   struct stat st;
 
   assert_string_equal (l, expected_listing);
@@ -358,7 +335,7 @@ check_full_layer (const char *layer)
   AT ("var/cache");
   assert_int_equal (getxattr (p, "trusted.overlay.opaque", buf, sizeof buf), 1);
   assert_int_equal (buf[0], 'y');
-  data = listing (p);
+  data = it_listing (p);
   assert_string_equal (data, "kept");
   free (data);
 
@@ -371,7 +348,7 @@ check_full_layer (const char *layer)
   assert_string_equal (data, "second");
   free (data);
 
-  data = listing (layer);
+  data = it_listing (layer);
   assert_string_equal (data, "bin dev etc home lnk-abs replaced run usr var");
   free (data);
   free (p);
@@ -397,7 +374,7 @@ test_content_exact (void **state)
       if (extract (&s, &err) < 0)
         fail_msg ("filter %d: %s", filters[i], err->msg);
       check_full_layer (s.layer);
-      l = listing (s.dir);
+      l = it_listing (s.dir);
       assert_string_equal (l, "canary layer t.tar"); /* no temporary left */
       free (l);
       scratch_free (&s);
@@ -609,7 +586,7 @@ test_garbage_input (void **state)
   want = xasprintf ("unpack layer into `%s`: read the layer: Unrecognized archive format",
                     s.layer);
   assert_string_equal (err->msg, want);
-  l = listing (s.dir);
+  l = it_listing (s.dir);
   assert_string_equal (l, "canary t.tar");
   free (l);
   free (want);

@@ -182,33 +182,11 @@ expect_error (int ret, stack_error_t **err, int status, const char *msg)
   stack_error_free (err);
 }
 
-static char *
-listing (const char *dir)
-{
-  struct dirent **names;
-  strbuf_t b = { 0 };
-  int n, i;
-
-  n = scandir (dir, &names, NULL, alphasort);
-  assert_true (n >= 0);
-  for (i = 0; i < n; i++)
-    {
-      if (strcmp (names[i]->d_name, ".") != 0 && strcmp (names[i]->d_name, "..") != 0)
-        {
-          if (b.len)
-            sb_putc (&b, ' ');
-          sb_puts (&b, names[i]->d_name);
-        }
-      free (names[i]);
-    }
-  free (names);
-  return sb_steal (&b);
-}
 
 static void
 assert_listing (const char *dir, const char *want)
 {
-  char *l = listing (dir);
+  char *l = it_listing (dir);
   if (strcmp (l, want) != 0)
     fail_msg ("%s:\n got  `%s`\n want `%s`", dir, l, want);
   free (l);
