@@ -9,31 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "runtime/runtime.h"
+#include "cli-internal.h"
+#include "state-internal.h"
 
 #ifndef STACK_VERSION
 #define STACK_VERSION "0.0.0"
 #endif
-
-enum
-{
-  EXIT_OK = 0,
-  EXIT_FAIL = 1,
-  EXIT_USAGE = 2,
-};
-
-struct globals
-{
-  const char **files;
-  size_t n_files;
-  const char **env_files;
-  size_t n_env_files;
-  const char **profiles;
-  size_t n_profiles;
-  const char *project_name;
-  const char *project_directory;
-};
 
 struct command
 {
@@ -41,6 +22,7 @@ struct command
   int (*run) (struct globals *g, int argc, char **argv);
   const char *usage;
   const char *summary;
+  bool sealed; /* starts or enters containers: runs from a sealed copy (CVE-2019-5736) */
 };
 
 static const struct command *find_command (const char *name);
@@ -53,10 +35,7 @@ push (const char ***arr, size_t *n, const char *v)
   (*arr)[(*n)++] = v;
 }
 
-static int
-usage_error (const char *cmd, const char *fmt, ...) PRINTF_LIKE (2, 3);
-
-static int
+int
 usage_error (const char *cmd, const char *fmt, ...)
 {
   va_list ap;
@@ -71,8 +50,7 @@ usage_error (const char *cmd, const char *fmt, ...)
   return EXIT_USAGE;
 }
 
-/* Load the project the global options describe; prints what went wrong. */
-static int
+int
 load_project (struct globals *g, compose_project_t **p)
 {
   extern char **environ;
@@ -179,10 +157,10 @@ cmd_config (struct globals *g, int argc, char **argv)
 
 /* ---- images ---- */
 
-/* Print a store error; a malformed reference (the store's only EINVAL) is
-   bad input, anything else a runtime failure. */
-static int
-store_failure (stack_error_t **err)
+/* A malformed reference (the store's only EINVAL) is bad input, anything
+   else a runtime failure. */
+int
+report_failure (stack_error_t **err)
 {
   int code = (*err)->status == EINVAL ? EXIT_USAGE : EXIT_FAIL;
   fprintf (stderr, "stack: %s\n", (*err)->msg);
@@ -190,14 +168,44 @@ store_failure (stack_error_t **err)
   return code;
 }
 
-static int
+int
 open_store (rt_store_t **s)
 {
-  const char *root = getenv ("STACK_ROOT");
   stack_error_t *err = NULL;
 
-  if (rt_store_open (root && root[0] ? root : "/var/lib/stack", s, &err) < 0)
-    return store_failure (&err);
+  if (rt_store_open (stack_root (), s, &err) < 0)
+    return report_failure (&err);
+  return EXIT_OK;
+}
+
+int
+running_project_name (struct globals *g, compose_project_t **p, const char **name)
+{
+  int ret;
+
+  *p = NULL;
+  if (g->project_name)
+    {
+      const char *c;
+      /* it names directories and cgroups: nothing but [a-z0-9_-] */
+      for (c = g->project_name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+          break;
+      if (*c || g->project_name[0] == '\0' || g->project_name[0] == '-'
+          || g->project_name[0] == '_')
+        {
+          fprintf (stderr,
+                   "stack: -p: invalid project name `%s`: must be lower-case letters, digits, "
+                   "`-` and `_`, starting with a letter or digit\n",
+                   g->project_name);
+          return EXIT_USAGE;
+        }
+      *name = g->project_name;
+      return EXIT_OK;
+    }
+  if ((ret = load_project (g, p)) != EXIT_OK)
+    return ret;
+  *name = (*p)->name;
   return EXIT_OK;
 }
 
@@ -208,36 +216,44 @@ split_name (const char *name, const char **tag)
   const char *slash = strrchr (name, '/');
   const char *colon = strrchr (slash ? slash : name, ':');
   *tag = colon ? colon + 1 : "";
-  return colon ? xstrndup (name, (size_t) (colon - name)) : xstrdup (name);
+  return colon ? xstrndup (name, (size_t)(colon - name)) : xstrdup (name);
 }
 
-/* Docker's units.HumanDuration, with " ago" */
+/* Docker's units.HumanDuration of d seconds: "Less than a second",
+   "5 seconds", "About a minute", ..., as `docker ps` shows them. */
+char *
+human_duration (int64_t d)
+{
+  int64_t hours = (d + 1800) / 3600;
+
+  if (d < 1)
+    return xstrdup ("Less than a second");
+  if (d == 1)
+    return xstrdup ("1 second");
+  if (d < 60)
+    return xasprintf ("%lld seconds", (long long)d);
+  if (d / 60 == 1)
+    return xstrdup ("About a minute");
+  if (d / 60 < 60)
+    return xasprintf ("%lld minutes", (long long)(d / 60));
+  if (hours == 1)
+    return xstrdup ("About an hour");
+  if (hours < 48)
+    return xasprintf ("%lld hours", (long long)hours);
+  if (hours < 24 * 7 * 2)
+    return xasprintf ("%lld days", (long long)(hours / 24));
+  if (hours < 24 * 30 * 2)
+    return xasprintf ("%lld weeks", (long long)(hours / 24 / 7));
+  if (hours < 24 * 365 * 2)
+    return xasprintf ("%lld months", (long long)(hours / 24 / 30));
+  return xasprintf ("%lld years", (long long)(d / 3600 / 24 / 365));
+}
+
 static char *
 created_since (int64_t created)
 {
-  int64_t d = (int64_t) time (NULL) - created, hours = (d + 1800) / 3600;
-
-  if (d < 1)
-    return xstrdup ("Less than a second ago");
-  if (d == 1)
-    return xstrdup ("1 second ago");
-  if (d < 60)
-    return xasprintf ("%lld seconds ago", (long long) d);
-  if (d / 60 == 1)
-    return xstrdup ("About a minute ago");
-  if (d / 60 < 60)
-    return xasprintf ("%lld minutes ago", (long long) (d / 60));
-  if (hours == 1)
-    return xstrdup ("About an hour ago");
-  if (hours < 48)
-    return xasprintf ("%lld hours ago", (long long) hours);
-  if (hours < 24 * 7 * 2)
-    return xasprintf ("%lld days ago", (long long) (hours / 24));
-  if (hours < 24 * 30 * 2)
-    return xasprintf ("%lld weeks ago", (long long) (hours / 24 / 7));
-  if (hours < 24 * 365 * 2)
-    return xasprintf ("%lld months ago", (long long) (hours / 24 / 30));
-  return xasprintf ("%lld years ago", (long long) (d / 3600 / 24 / 365));
+  cleanup_free char *d = human_duration ((int64_t)time (NULL) - created);
+  return xasprintf ("%s ago", d);
 }
 
 /* Docker's units.HumanSizeWithPrecision (size, 3): decimal units */
@@ -245,7 +261,7 @@ static char *
 human_size (uint64_t bytes)
 {
   static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
-  double v = (double) bytes;
+  double v = (double)bytes;
   size_t i = 0;
 
   while (v >= 1000.0 && i + 1 < ARRAY_SIZE (units))
@@ -282,7 +298,7 @@ print_images_table (rt_image_t **v, size_t n)
   for (i = 0; i <= n; i++)
     {
       for (j = 0; j < 4; j++)
-        printf ("%-*s", (int) (width[j] < 10 ? 10 : width[j]), cells[i][j]);
+        printf ("%-*s", (int)(width[j] < 10 ? 10 : width[j]), cells[i][j]);
       printf ("%s\n", cells[i][4]);
       for (j = 0; j < 5; j++)
         free (cells[i][j]);
@@ -301,7 +317,7 @@ print_images_json (rt_image_t **v, size_t n)
     {
       const char *tag;
       char *repo = split_name (v[i]->name, &tag);
-      time_t t = (time_t) v[i]->created;
+      time_t t = (time_t)v[i]->created;
       char created[32];
       struct tm tm;
 
@@ -311,7 +327,7 @@ print_images_json (rt_image_t **v, size_t n)
           a, json_pack ("{s:s, s:s, s:s, s:o, s:I, s:s}", "repository", repo, "tag", tag, "id",
                         v[i]->id, "digest",
                         v[i]->manifest ? json_string (v[i]->manifest) : json_null (), "size",
-                        (json_int_t) v[i]->size, "created", created));
+                        (json_int_t)v[i]->size, "created", created));
       free (repo);
     }
   out = json_dumps (a, JSON_INDENT (2));
@@ -362,7 +378,7 @@ list_images (const char *cmd, int argc, char **argv)
   if (ret != EXIT_OK)
     return ret;
   if (rt_image_list (s, &v, &n, &err) < 0)
-    ret = store_failure (&err);
+    ret = report_failure (&err);
   else if (quiet)
     {
       /* short ids, each once (an image may have several names) */
@@ -389,7 +405,7 @@ list_images (const char *cmd, int argc, char **argv)
 static int
 cmd_images (struct globals *g, int argc, char **argv)
 {
-  (void) g;
+  (void)g;
   return list_images ("images", argc, argv);
 }
 
@@ -409,7 +425,7 @@ image_import (int argc, char **argv)
   if (ret != EXIT_OK)
     return ret;
   if (rt_image_import (s, argv[1], argv[2], &img, &err) < 0)
-    ret = store_failure (&err);
+    ret = report_failure (&err);
   else
     printf ("%s\n", img->id);
   rt_image_free (img);
@@ -438,7 +454,7 @@ image_rm (int argc, char **argv)
 
       if (rt_image_get (s, argv[i], &img, &err) < 0 || rt_image_remove (s, argv[i], &err) < 0)
         {
-          ret = store_failure (&err);
+          ret = report_failure (&err);
           if (ret > worst)
             worst = ret;
           rt_image_free (img);
@@ -461,7 +477,7 @@ cmd_image (struct globals *g, int argc, char **argv)
   static const char *const later[] = { "load", "pull", "save", "inspect", "tag" };
   size_t i;
 
-  (void) g;
+  (void)g;
   if (argc < 2)
     return usage_error ("image", "image: expects a subcommand: import, ls or rm");
   if (strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "--help") == 0)
@@ -486,7 +502,7 @@ cmd_image (struct globals *g, int argc, char **argv)
 static int
 cmd_version (struct globals *g, int argc, char **argv)
 {
-  (void) g;
+  (void)g;
   if (argc > 1)
     return usage_error ("version", "version: unexpected argument `%s`", argv[1]);
   printf ("stack version %s\n", STACK_VERSION);
@@ -496,25 +512,34 @@ cmd_version (struct globals *g, int argc, char **argv)
 static int
 cmd_help (struct globals *g, int argc, char **argv)
 {
-  (void) g;
+  (void)g;
   return cli_help (argc > 1 ? argv[1] : NULL);
 }
 
 static const struct command commands[] = {
   { "config", cmd_config, "config [--format yaml|json] [--services] [--volumes] [-q]",
-    "print the resolved stack file (interpolated, merged, defaults filled in), or just validate it" },
-  { "images", cmd_images, "images [--format table|json] [-q]", "list the images in the store" },
+    "print the resolved stack file (interpolated, merged, defaults filled in), or just validate it",
+    false },
+  { "up", cmd_up, "up [-d] [--wait] [SERVICE...]",
+    "create and start the services (and what they depend on), in dependency order", true },
+  { "down", cmd_down, "down [-v] [-t SECONDS]",
+    "stop and remove the containers; -v also the named volumes", false },
+  { "ps", cmd_ps, "ps [-a] [--format table|json] [-q] [SERVICE...]",
+    "list the containers (-a: also those that exited)", false },
+  { "exec", cmd_exec, "exec [-T] [-u USER] [-w DIR] [-e K=V]... SERVICE COMMAND [ARG...]",
+    "run a command in a running service's container", true },
+  { "images", cmd_images, "images [--format table|json] [-q]", "list the images in the store",
+    false },
   { "image", cmd_image,
     "image import TAR NAME[:TAG] | image ls [--format table|json] [-q] | image rm IMAGE...",
-    "import a rootfs tarball as an image, list images, remove images" },
-  { "version", cmd_version, "version", "print the version" },
-  { "help", cmd_help, "help [COMMAND]", "show help for stack or a command" },
+    "import a rootfs tarball as an image, list images, remove images", false },
+  { "version", cmd_version, "version", "print the version", false },
+  { "help", cmd_help, "help [COMMAND]", "show help for stack or a command", false },
 };
 
 /* Commands of the contract that later versions bring. */
 static const char *const planned[] = {
-  "up", "down", "ps", "logs", "exec", "start", "stop", "restart", "kill", "pull",
-  "top", "stats", "events", "port",
+  "logs", "start", "stop", "restart", "kill", "pull", "top", "stats", "events", "port",
 };
 
 static const struct command *
@@ -539,14 +564,15 @@ cli_help (const char *name)
       printf ("usage: stack [GLOBAL OPTIONS] %s\n\n%s\n", c->usage, c->summary);
       return EXIT_OK;
     }
-  printf ("usage: stack [GLOBAL OPTIONS] COMMAND [ARGS...]\n\n"
-          "Global options:\n"
-          "  -f, --file FILE            stack file (repeatable; later files override earlier ones)\n"
-          "  -p, --project-name NAME    project name\n"
-          "      --env-file FILE        read variables from FILE instead of .env (repeatable)\n"
-          "      --project-directory D  where relative paths resolve (default: the first file's)\n"
-          "      --profile NAME         enable a profile (repeatable)\n\n"
-          "Commands:\n");
+  printf (
+      "usage: stack [GLOBAL OPTIONS] COMMAND [ARGS...]\n\n"
+      "Global options:\n"
+      "  -f, --file FILE            stack file (repeatable; later files override earlier ones)\n"
+      "  -p, --project-name NAME    project name\n"
+      "      --env-file FILE        read variables from FILE instead of .env (repeatable)\n"
+      "      --project-directory D  where relative paths resolve (default: the first file's)\n"
+      "      --profile NAME         enable a profile (repeatable)\n\n"
+      "Commands:\n");
   for (i = 0; i < ARRAY_SIZE (commands); i++)
     printf ("  %-9s %s\n", commands[i].name, commands[i].summary);
   return EXIT_OK;
@@ -619,6 +645,15 @@ cli_main (int argc, char **argv)
           }
       ret = usage_error (NULL, "unknown command `%s`", argv[optind]);
       goto out;
+    }
+  if (cmd->sealed)
+    {
+      stack_error_t *err = NULL;
+      if (rt_reexec_sealed (argv, &err) < 0)
+        {
+          ret = report_failure (&err);
+          goto out;
+        }
     }
   ret = cmd->run (&g, argc - optind, argv + optind);
   /* output that did not reach its file (a full disk, a closed pipe) is a failure */

@@ -3,7 +3,8 @@
 
      / made a recursive slave, so nothing we mount propagates back
      overlay of the layers at spec->rootfs_dir
-     /proc, /sys, /dev (tmpfs with bound device nodes, devpts, shm, mqueue)
+     /proc, /sys, the container's own cgroups read-only at /sys/fs/cgroup,
+     /dev (tmpfs with bound device nodes, devpts, shm, mqueue)
      the spec's mounts, in order; /etc/hosts, /etc/hostname, /etc/resolv.conf
      pivot_root into it, the old root detached
      sysctls (while /proc/sys is still writable), masked and read-only
@@ -391,6 +392,96 @@ setup_proc_sys (int root_fd, const container_spec_t *spec, stack_error_t **err)
   return 0;
 }
 
+/* ---- /sys/fs/cgroup ---- */
+
+/* The v1 controllers whose hierarchies a container is placed in (the
+   ones cgroup-v1.c joins). */
+static const char *const cgroup_v1_controllers[]
+    = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "freezer", "devices" };
+
+static bool
+is_our_controller (const char *name)
+{
+  size_t i;
+
+  for (i = 0; i < ARRAY_SIZE (cgroup_v1_controllers); i++)
+    if (strcmp (name, cgroup_v1_controllers[i]) == 0)
+      return true;
+  return false;
+}
+
+/* One v1 hierarchy ("cpu,cpuacct" as /proc/self/cgroup names it) at
+   /sys/fs/cgroup/<controllers>, with a symlink per co-mounted controller
+   (cpu -> cpu,cpuacct), as Docker and runc lay it out. A hierarchy we do
+   not place the container in (name=systemd, net_cls, ...) is left out:
+   its root would be the caller's cgroup, not the container's. */
+static int
+mount_cgroup_v1_one (int root_fd, int dir_fd, const char *controllers, unsigned long ro,
+                     stack_error_t **err)
+{
+  cleanup_free char *names = xstrdup (controllers);
+  cleanup_free char *target = NULL;
+  char *save = NULL, *name;
+  bool ours = false, comounted = strchr (controllers, ',') != NULL;
+
+  for (name = strtok_r (names, ",", &save); name; name = strtok_r (NULL, ",", &save))
+    ours = ours || is_our_controller (name);
+  if (! ours)
+    return 0;
+  target = xasprintf ("/sys/fs/cgroup/%s", controllers);
+  /* the options name the hierarchy: they must list exactly its controllers */
+  if (mount_in_root (root_fd, "cgroup", target, false, "cgroup",
+                     MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, controllers, NULL, err)
+      < 0)
+    return -1;
+  if (! comounted)
+    return 0;
+  strcpy (names, controllers);
+  for (name = strtok_r (names, ",", &save); name; name = strtok_r (NULL, ",", &save))
+    if (symlinkat (controllers, dir_fd, name) < 0)
+      return stack_error_make (err, errno, "symlink `/sys/fs/cgroup/%s`", name);
+  return 0;
+}
+
+/* The container's cgroups at /sys/fs/cgroup, read-only unless privileged.
+   We are in our own cgroup namespace (unshared after joining the
+   container's cgroup), so every mount's root is the container's cgroup:
+   it sees its own limits and nothing of the host's tree. v2: one cgroup2
+   mount; v1: a tmpfs holding one mount per hierarchy. */
+static int
+setup_cgroup_fs (int root_fd, const container_spec_t *spec, stack_error_t **err)
+{
+  unsigned long ro = spec->privileged ? 0 : MS_RDONLY;
+  cleanup_free char *text = NULL;
+  cleanup_close int dir = -1;
+  char *line, *save = NULL;
+
+  if (strcmp (rt_cgroup_version (), "v2") == 0)
+    return mount_in_root (root_fd, "cgroup2", "/sys/fs/cgroup", false, "cgroup2",
+                          MS_NOSUID | MS_NODEV | MS_NOEXEC | ro, NULL, NULL, err);
+
+  /* "ID:CONTROLLERS:PATH" per hierarchy we are in */
+  if (read_file ("/proc/self/cgroup", &text, NULL, err) < 0)
+    return -1;
+  if (mount_in_root (root_fd, "tmpfs", "/sys/fs/cgroup", false, "tmpfs",
+                     MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755", &dir, err)
+      < 0)
+    return -1;
+  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *controllers = strchr (line, ':'), *end;
+      if (controllers == NULL || (end = strchr (++controllers, ':')) == NULL)
+        continue;
+      *end = '\0';
+      /* "0::/" is the v2 line of a hybrid host: no controller of ours */
+      if (*controllers && mount_cgroup_v1_one (root_fd, dir, controllers, ro, err) < 0)
+        return -1;
+    }
+  if (ro && make_ro (dir, false, "/sys/fs/cgroup", err) < 0)
+    return -1;
+  return 0;
+}
+
 /* ---- the spec's mounts ---- */
 
 static int
@@ -564,8 +655,11 @@ mount_one (int root_fd, const rt_mount_t *m, stack_error_t **err)
       if (m->tmpfs_size)
         sb_printf (&b, ",size=%llu", (unsigned long long) m->tmpfs_size);
       data = sb_steal (&b);
+      /* Docker's default: noexec,nosuid,nodev; exec only when asked */
       return mount_in_root (root_fd, "tmpfs", m->target, false, "tmpfs",
-                            MS_NOSUID | MS_NODEV | (m->read_only ? MS_RDONLY : 0), data, NULL, err);
+                            MS_NOSUID | MS_NODEV | (m->tmpfs_exec ? 0 : MS_NOEXEC)
+                                | (m->read_only ? MS_RDONLY : 0),
+                            data, NULL, err);
     }
 
   if (propagation_flags (m->propagation, &prop) < 0)
@@ -717,8 +811,8 @@ rt_rootfs_prepare (const container_spec_t *spec, stack_error_t **err)
   if (root_fd < 0)
     return stack_error_make (err, errno, "open `%s`", spec->rootfs_dir);
 
-  if (setup_proc_sys (root_fd, spec, err) < 0 || setup_dev (root_fd, spec, err) < 0
-      || setup_mounts (root_fd, spec, err) < 0)
+  if (setup_proc_sys (root_fd, spec, err) < 0 || setup_cgroup_fs (root_fd, spec, err) < 0
+      || setup_dev (root_fd, spec, err) < 0 || setup_mounts (root_fd, spec, err) < 0)
     return -1;
   if (pivot (root_fd, err) < 0)
     return -1;
@@ -739,21 +833,35 @@ rt_rootfs_prepare (const container_spec_t *spec, stack_error_t **err)
 }
 
 int
-rt_rootfs_pty (int *master, int *slave, stack_error_t **err)
+rt_pty_open (int *master, int *slave, stack_error_t **err)
 {
   cleanup_close int m = -1;
-  cleanup_close int s = -1;
-  cleanup_close int console = -1;
-  int unlock = 0;
+  int s, unlock = 0;
 
   m = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (m < 0)
     return stack_error_make (err, errno, "open `/dev/ptmx`");
   if (ioctl (m, TIOCSPTLCK, &unlock) < 0)
     return stack_error_make (err, errno, "unlock the pty");
+  /* the peer through the master, not by its name: a /dev/pts/N the
+     container replaced cannot be handed to us */
   s = ioctl (m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (s < 0)
     return stack_error_make (err, errno, "open the pty's peer");
+  *master = steal_fd (&m);
+  *slave = s;
+  return 0;
+}
+
+int
+rt_rootfs_pty (int *master, int *slave, stack_error_t **err)
+{
+  cleanup_close int m = -1;
+  cleanup_close int s = -1;
+  cleanup_close int console = -1;
+
+  if (rt_pty_open (&m, &s, err) < 0)
+    return -1;
   console = open ("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (console < 0)
     return stack_error_make (err, errno, "create `/dev/console`");

@@ -51,6 +51,7 @@ typedef struct rt_mount
   const char *propagation; /* "rprivate" (default), "private", "rslave", ... */
   uint64_t tmpfs_size;     /* bytes, 0: the kernel's default */
   unsigned tmpfs_mode;     /* 0: 01777 */
+  bool tmpfs_exec;         /* tmpfs: allow exec (Docker mounts tmpfs noexec unless asked) */
 } rt_mount_t;
 
 typedef struct rt_rlimit
@@ -143,8 +144,28 @@ int rt_container_start (rt_container_t *c, stack_error_t **err);
 int rt_container_kill (rt_container_t *c, int sig, stack_error_t **err);
 /* After the exit was reaped: kill leftovers, remove the cgroup. Idempotent. */
 int rt_container_destroy (rt_container_t *c, stack_error_t **err);
+/* `exec`: run spec->argv inside the running container `target` (its
+   pid/pidfd and cgroup_path): joins every namespace of target's PID 1 and
+   its cgroup, then applies spec's user, group_add, env, cwd, rlimits,
+   capabilities, seccomp and no_new_privileges exactly as for the
+   container's own program. The root filesystem, mounts, limits and
+   namespace fields of spec are not used. With spec->tty the process gets
+   a new terminal in the container's devpts, its master in proc->pty_fd;
+   otherwise spec's stdio fds. Returns once the program was executed (or
+   with the reason it could not be), proc->pid/pidfd set; the caller
+   reaps it. */
+int rt_container_exec (const rt_container_t *target, const container_spec_t *spec,
+                       rt_container_t *proc, stack_error_t **err);
 /* Was the container's last exit an OOM kill (its cgroup's oom counter)? */
 bool rt_container_oom_killed (const char *cgroup_path);
+
+/* CVE-2019-5736: call before starting or entering containers (first
+   thing in `up` and `exec`). Unless already running from it, re-executes
+   the program from a sealed memfd copy of itself with the same argv and
+   environment, so no process a container can see runs from the host's
+   binary. Returns 0 when running sealed; does not return otherwise, but
+   for an error. */
+int rt_reexec_sealed (char **argv, stack_error_t **err);
 
 /* The container's init (`init: true`) runs from a sealed copy of the
    program's own binary with argv[0] "stack-init": main() must call this
@@ -212,6 +233,16 @@ int rt_image_list (rt_store_t *s, rt_image_t ***out, size_t *n, stack_error_t **
 /* Remove a name; its layers go when no image uses them. `in_use` says no. */
 int rt_image_remove (rt_store_t *s, const char *ref, stack_error_t **err);
 void rt_image_free (rt_image_t *img);
+
+/* A container keeps its image from `image rm` while it exists: `holder`
+   (a container's name: no `/`) holds image id until released. */
+int rt_image_hold (rt_store_t *s, const char *id, const char *holder, stack_error_t **err);
+/* Idempotent: releasing what is not held is fine. */
+int rt_image_release (rt_store_t *s, const char *holder, stack_error_t **err);
+
+/* Remove path and everything below it, following no symlink; a missing
+   path is fine. For a container's writable layer and volumes. */
+int rt_remove_tree (const char *path, stack_error_t **err);
 
 /* Unpack a layer tarball into dir (which must not exist): never writes
    outside dir, whatever the archive holds (.., absolute names, symlinks

@@ -16,6 +16,7 @@
    the same content) or a `.tmp-` leftover that nobody holds a lock on,
    which the next removal reaps. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -77,13 +78,13 @@ check_path_component (const char *s, size_t n)
   if (n == 0)
     return "empty path component";
   for (i = 0; i < n; i++)
-    if (isupper ((unsigned char) s[i]))
+    if (isupper ((unsigned char)s[i]))
       return "repository name must be lowercase";
   i = 0;
   for (;;)
     {
       size_t start = i;
-      while (i < n && (islower ((unsigned char) s[i]) || isdigit ((unsigned char) s[i])))
+      while (i < n && (islower ((unsigned char)s[i]) || isdigit ((unsigned char)s[i])))
         i++;
       if (i == start)
         return "repository name components must start and end with a letter or digit";
@@ -107,14 +108,14 @@ static const char *
 check_domain (const char *s, size_t n)
 {
   const char *colon = memchr (s, ':', n);
-  size_t host = colon ? (size_t) (colon - s) : n, i, start = 0;
+  size_t host = colon ? (size_t)(colon - s) : n, i, start = 0;
 
   if (colon)
     {
       if (colon + 1 == s + n)
         return "the registry's port is empty";
       for (i = host + 1; i < n; i++)
-        if (!isdigit ((unsigned char) s[i]))
+        if (!isdigit ((unsigned char)s[i]))
           return "the registry's port must be a number";
     }
   for (i = 0; i <= host; i++)
@@ -124,7 +125,7 @@ check_domain (const char *s, size_t n)
           return "invalid registry host name";
         start = i + 1;
       }
-    else if (!isalnum ((unsigned char) s[i]) && s[i] != '-')
+    else if (!isalnum ((unsigned char)s[i]) && s[i] != '-')
       return "invalid registry host name";
   return NULL;
 }
@@ -135,10 +136,10 @@ tag_valid (const char *t)
 {
   size_t i, n = strlen (t);
 
-  if (n == 0 || n > 128 || !(isalnum ((unsigned char) t[0]) || t[0] == '_'))
+  if (n == 0 || n > 128 || !(isalnum ((unsigned char)t[0]) || t[0] == '_'))
     return false;
   for (i = 1; i < n; i++)
-    if (!(isalnum ((unsigned char) t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
+    if (!(isalnum ((unsigned char)t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
       return false;
   return true;
 }
@@ -148,7 +149,7 @@ hex_valid (const char *s, size_t n)
 {
   size_t i;
   for (i = 0; i < n; i++)
-    if (!isdigit ((unsigned char) s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+    if (!isdigit ((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
       return false;
   return s[n] == '\0';
 }
@@ -175,8 +176,10 @@ ref_parse (const char *ref, struct ref *out, stack_error_t **err)
     {
       *at = '\0';
       if (!digest_valid (at + 1))
-        return store_error (err, EINVAL, "invalid reference `%s`: a digest is sha256: and 64 "
-                                         "hex digits", ref);
+        return store_error (err, EINVAL,
+                            "invalid reference `%s`: a digest is sha256: and 64 "
+                            "hex digits",
+                            ref);
     }
   slash = strrchr (s, '/');
   colon = strrchr (slash ? slash : s, ':');
@@ -196,10 +199,10 @@ ref_parse (const char *ref, struct ref *out, stack_error_t **err)
      (a dot, a port, "localhost", capitals), as Docker decides */
   if (slash)
     {
-      bool host = memchr (s, '.', (size_t) (slash - s)) || memchr (s, ':', (size_t) (slash - s))
+      bool host = memchr (s, '.', (size_t)(slash - s)) || memchr (s, ':', (size_t)(slash - s))
                   || strncmp (s, "localhost/", 10) == 0;
       for (p = s; p < slash && !host; p++)
-        host = isupper ((unsigned char) *p);
+        host = isupper ((unsigned char)*p);
       if (host)
         {
           *slash = '\0';
@@ -246,8 +249,7 @@ fsync_dir (const char *dir)
 /* Write data to path atomically: PATH's directory/.tmp-NAME, fsync,
    rename. The temporary is flock'ed so that a reaper leaves it alone. */
 static int
-write_atomic (const char *dir, const char *name, const void *data, size_t len,
-              stack_error_t **err)
+write_atomic (const char *dir, const char *name, const void *data, size_t len, stack_error_t **err)
 {
   cleanup_free char *tmp = xasprintf ("%s/" RT_TMP_PREFIX "%s", dir, name);
   cleanup_free char *path = xasprintf ("%s/%s", dir, name);
@@ -269,7 +271,7 @@ write_atomic (const char *dir, const char *name, const void *data, size_t len,
           return stack_error_make (err, e, "write `%s`", tmp);
         }
       p += n;
-      len -= (size_t) n;
+      len -= (size_t)n;
     }
   if (fsync (fd) < 0 || rename (tmp, path) < 0)
     {
@@ -329,7 +331,7 @@ store_lock (rt_store_t *s, int how, stack_error_t **err)
 static void
 store_unlock (rt_store_t *s)
 {
-  (void) flock (s->lock_fd, LOCK_UN);
+  (void)flock (s->lock_fd, LOCK_UN);
 }
 
 /* Check an entry before any path is made from it: a hand-edited or damaged
@@ -343,9 +345,7 @@ entry_valid (json_t *e)
   if (!json_is_object (e) || !digest_valid (json_string_value (json_object_get (e, "id")))
       || !json_is_array (layers) || (m && !digest_valid (json_string_value (m))))
     return false;
-  json_array_foreach (layers, i, l)
-    if (!digest_valid (json_string_value (l)))
-      return false;
+  json_array_foreach (layers, i, l) if (!digest_valid (json_string_value (l))) return false;
   return true;
 }
 
@@ -369,13 +369,12 @@ load_images (rt_store_t *s, json_t **out, stack_error_t **err)
       json_decref (steal_pointer (out));
       return store_error (err, EIO, "`%s`: not a JSON object", s->images_path);
     }
-  json_object_foreach (*out, name, e)
-    if (!entry_valid (e))
-      {
-        store_error (err, EIO, "`%s`: the entry `%s` is damaged", s->images_path, name);
-        json_decref (steal_pointer (out));
-        return -1;
-      }
+  json_object_foreach (*out, name, e) if (!entry_valid (e))
+  {
+    store_error (err, EIO, "`%s`: the entry `%s` is damaged", s->images_path, name);
+    json_decref (steal_pointer (out));
+    return -1;
+  }
   return 0;
 }
 
@@ -390,7 +389,6 @@ save_images (rt_store_t *s, json_t *images, stack_error_t **err)
 }
 
 /* ---- open / close ---- */
-
 
 int
 rt_store_open (const char *root, rt_store_t **out, stack_error_t **err)
@@ -451,9 +449,7 @@ strv_from_json (json_t *a)
   if (!json_is_array (a) || json_array_size (a) == 0)
     return NULL;
   v = xzalloc ((json_array_size (a) + 1) * sizeof *v);
-  json_array_foreach (a, i, x)
-    if (json_is_string (x))
-      v[n++] = xstrdup (json_string_value (x));
+  json_array_foreach (a, i, x) if (json_is_string (x)) v[n++] = xstrdup (json_string_value (x));
   return v;
 }
 
@@ -469,8 +465,7 @@ strv_from_keys (json_t *o)
   if (!json_is_object (o) || json_object_size (o) == 0)
     return NULL;
   v = xzalloc ((json_object_size (o) + 1) * sizeof *v);
-  json_object_foreach (o, k, x)
-    v[n++] = xstrdup (k);
+  json_object_foreach (o, k, x) v[n++] = xstrdup (k);
   return v;
 }
 
@@ -482,8 +477,7 @@ str_or_null (json_t *o, const char *key)
 }
 
 static int
-image_from_entry (rt_store_t *s, const char *name, json_t *e, rt_image_t **out,
-                  stack_error_t **err)
+image_from_entry (rt_store_t *s, const char *name, json_t *e, rt_image_t **out, stack_error_t **err)
 {
   rt_image_t *img = xzalloc (sizeof *img);
   json_t *config = NULL, *c, *layers = json_object_get (e, "layers"), *l;
@@ -493,12 +487,11 @@ image_from_entry (rt_store_t *s, const char *name, json_t *e, rt_image_t **out,
   img->name = xstrdup (name);
   img->id = xstrdup (json_string_value (json_object_get (e, "id")));
   img->manifest = manifest ? xstrdup (manifest) : NULL;
-  img->size = (uint64_t) json_integer_value (json_object_get (e, "size"));
-  img->created = (int64_t) json_integer_value (json_object_get (e, "created"));
+  img->size = (uint64_t)json_integer_value (json_object_get (e, "size"));
+  img->created = (int64_t)json_integer_value (json_object_get (e, "created"));
   img->n_layers = json_array_size (layers);
   img->layers = xzalloc ((img->n_layers + 1) * sizeof *img->layers);
-  json_array_foreach (layers, i, l)
-    img->layers[i] = layer_path (s, json_string_value (l));
+  json_array_foreach (layers, i, l) img->layers[i] = layer_path (s, json_string_value (l));
 
   if (read_json_blob (s, img->id, &config, err) < 0)
     {
@@ -575,9 +568,9 @@ resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names
   if (ret == 0)
     {
       e = json_object_get (images, r.name);
-      if (e && (r.digest == NULL
-                || strcmp (r.digest, json_string_value (json_object_get (e, "manifest")) ?: "")
-                       == 0))
+      if (e
+          && (r.digest == NULL
+              || strcmp (r.digest, json_string_value (json_object_get (e, "manifest")) ?: "") == 0))
         {
           *name_out = json_object_iter_key (json_object_iter_at (images, r.name));
           ref_free (&r);
@@ -588,21 +581,21 @@ resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names
   if (hexlen >= 4 && hexlen <= 64 && hex_valid (hex, hexlen))
     {
       json_object_foreach (images, name, e)
-        {
-          const char *id = json_string_value (json_object_get (e, "id"));
-          if (strncmp (id + 7, hex, hexlen) != 0)
-            continue;
-          if (found_id && strcmp (found_id, id) != 0)
-            {
-              ref_free (&r);
-              stack_error_free (&ref_err);
-              return store_error (err, EINVAL, "image id prefix `%s` is ambiguous", ref);
-            }
-          found_id = id;
-          if (found == NULL || strcmp (name, found) < 0)
-            found = name;
-          n++;
-        }
+      {
+        const char *id = json_string_value (json_object_get (e, "id"));
+        if (strncmp (id + 7, hex, hexlen) != 0)
+          continue;
+        if (found_id && strcmp (found_id, id) != 0)
+          {
+            ref_free (&r);
+            stack_error_free (&ref_err);
+            return store_error (err, EINVAL, "image id prefix `%s` is ambiguous", ref);
+          }
+        found_id = id;
+        if (found == NULL || strcmp (name, found) < 0)
+          found = name;
+        n++;
+      }
       if (found)
         {
           ref_free (&r);
@@ -647,7 +640,7 @@ rt_image_get (rt_store_t *s, const char *ref, rt_image_t **out, stack_error_t **
 static int
 image_cmp (const void *a, const void *b)
 {
-  const rt_image_t *x = *(rt_image_t *const *) a, *y = *(rt_image_t *const *) b;
+  const rt_image_t *x = *(rt_image_t *const *)a, *y = *(rt_image_t *const *)b;
   if (x->created != y->created)
     return x->created > y->created ? -1 : 1;
   return strcmp (x->name, y->name);
@@ -670,18 +663,18 @@ rt_image_list (rt_store_t *s, rt_image_t ***out, size_t *n, stack_error_t **err)
     }
   v = xzalloc ((json_object_size (images) + 1) * sizeof *v);
   json_object_foreach (images, name, e)
-    {
-      if (image_from_entry (s, name, e, &v[i], err) < 0)
-        {
-          store_unlock (s);
-          while (i-- > 0)
-            rt_image_free (v[i]);
-          free (v);
-          json_decref (images);
-          return -1;
-        }
-      i++;
-    }
+  {
+    if (image_from_entry (s, name, e, &v[i], err) < 0)
+      {
+        store_unlock (s);
+        while (i-- > 0)
+          rt_image_free (v[i]);
+        free (v);
+        json_decref (images);
+        return -1;
+      }
+    i++;
+  }
   store_unlock (s);
   json_decref (images);
   qsort (v, i, sizeof *v, image_cmp);
@@ -692,14 +685,88 @@ rt_image_list (rt_store_t *s, rt_image_t ***out, size_t *n, stack_error_t **err)
 
 /* ---- removing, and what goes with it ---- */
 
-/* Hook: is an image used by a container? Containers' state files come
-   later; then an image a container was created from cannot be removed
-   (Docker: "image is being used by container ..."). */
-static bool
-image_in_use_by_container (rt_store_t *s, const char *id)
+/* How many names the image id has. */
+static size_t
+names_of (json_t *images, const char *id)
 {
-  (void) s, (void) id;
-  return false;
+  const char *name;
+  size_t n = 0;
+  json_t *e;
+
+  json_object_foreach (images, name,
+                       e) if (strcmp (json_string_value (json_object_get (e, "id")), id) == 0) n++;
+  return n;
+}
+
+/* Holds: <root>/holds/<holder> names the image a container was created
+   from. An image a container holds cannot lose its last name (Docker:
+   "image is being used by container ..."). */
+static bool
+holder_valid (const char *holder)
+{
+  return holder[0] && holder[0] != '.' && strchr (holder, '/') == NULL && strlen (holder) < 256;
+}
+
+int
+rt_image_hold (rt_store_t *s, const char *id, const char *holder, stack_error_t **err)
+{
+  cleanup_free char *dir = xasprintf ("%s/holds", s->root);
+
+  if (!holder_valid (holder) || !digest_valid (id))
+    return stack_error_make (err, EINVAL, "hold image `%s` for `%s`: invalid name", id, holder);
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return stack_error_make (err, errno, "create `%s`", dir);
+  return write_atomic (dir, holder, id, strlen (id), err);
+}
+
+int
+rt_image_release (rt_store_t *s, const char *holder, stack_error_t **err)
+{
+  cleanup_free char *path = xasprintf ("%s/holds/%s", s->root, holder);
+
+  if (!holder_valid (holder))
+    return stack_error_make (err, EINVAL, "release `%s`: invalid name", holder);
+  if (unlink (path) < 0 && errno != ENOENT)
+    return stack_error_make (err, errno, "remove `%s`", path);
+  return 0;
+}
+
+/* The first holder of id, or NULL (malloc'ed). */
+static char *
+image_holder (rt_store_t *s, const char *id)
+{
+  cleanup_free char *dir = xasprintf ("%s/holds", s->root);
+  struct dirent *de;
+  char *found = NULL;
+  DIR *d = opendir (dir);
+
+  if (d == NULL)
+    return NULL;
+  while (found == NULL && (de = readdir (d)) != NULL)
+    {
+      cleanup_free char *path = NULL, *text = NULL;
+      stack_error_t *e = NULL;
+      if (!holder_valid (de->d_name) || str_has_prefix (de->d_name, RT_TMP_PREFIX))
+        continue;
+      path = xasprintf ("%s/%s", dir, de->d_name);
+      if (read_file (path, &text, NULL, &e) < 0)
+        {
+          stack_error_free (&e);
+          continue;
+        }
+      if (strcmp (text, id) == 0)
+        found = xstrdup (de->d_name);
+    }
+  closedir (d);
+  return found;
+}
+
+int
+rt_remove_tree (const char *path, stack_error_t **err)
+{
+  if (rt_rm_rf_at (AT_FDCWD, path) < 0)
+    return stack_error_make (err, errno, "remove `%s`", path);
+  return 0;
 }
 
 /* The blobs an entry needs: its config, its manifest and the manifest's
@@ -725,11 +792,11 @@ entry_blobs (rt_store_t *s, json_t *e, json_t *set)
   if (digest_valid (json_string_value (l)))
     json_object_set_new (set, json_string_value (l), json_true ());
   json_array_foreach (json_object_get (m, "layers"), i, l)
-    {
-      const char *d = json_string_value (json_object_get (l, "digest"));
-      if (digest_valid (d))
-        json_object_set_new (set, d, json_true ());
-    }
+  {
+    const char *d = json_string_value (json_object_get (l, "digest"));
+    if (digest_valid (d))
+      json_object_set_new (set, d, json_true ());
+  }
   json_decref (m);
 }
 
@@ -745,31 +812,30 @@ collect (rt_store_t *s, json_t *images, json_t *gone)
   size_t i;
 
   json_object_foreach (images, name, e)
-    {
-      entry_blobs (s, e, keep_blobs);
-      json_array_foreach (json_object_get (e, "layers"), i, l)
+  {
+    entry_blobs (s, e, keep_blobs);
+    json_array_foreach (json_object_get (e, "layers"), i, l)
         json_object_set_new (keep_layers, json_string_value (l), json_true ());
-    }
+  }
   entry_blobs (s, gone, drop);
-  json_object_foreach (drop, d, e)
-    if (json_object_get (keep_blobs, d) == NULL)
-      {
-        cleanup_free char *path = blob_path (s, d);
-        (void) unlink (path);
-      }
+  json_object_foreach (drop, d, e) if (json_object_get (keep_blobs, d) == NULL)
+  {
+    cleanup_free char *path = blob_path (s, d);
+    (void)unlink (path);
+  }
   json_array_foreach (json_object_get (gone, "layers"), i, l)
-    {
-      const char *diff_id = json_string_value (l);
-      cleanup_free char *path = NULL, *doomed = NULL;
-      if (json_object_get (keep_layers, diff_id))
-        continue;
-      /* renamed first, so that a crash half-way through the removal never
-         leaves a partial layer under the name a later import would reuse */
-      path = layer_path (s, diff_id);
-      doomed = xasprintf ("%s/" RT_TMP_PREFIX "rm-%s", s->layers_dir, diff_id + 7);
-      if (rename (path, doomed) == 0)
-        (void) rt_rm_rf_at (AT_FDCWD, doomed);
-    }
+  {
+    const char *diff_id = json_string_value (l);
+    cleanup_free char *path = NULL, *doomed = NULL;
+    if (json_object_get (keep_layers, diff_id))
+      continue;
+    /* renamed first, so that a crash half-way through the removal never
+       leaves a partial layer under the name a later import would reuse */
+    path = layer_path (s, diff_id);
+    doomed = xasprintf ("%s/" RT_TMP_PREFIX "rm-%s", s->layers_dir, diff_id + 7);
+    if (rename (path, doomed) == 0)
+      (void)rt_rm_rf_at (AT_FDCWD, doomed);
+  }
   rt_reap_tmp (s->layers_dir);
   rt_reap_tmp (s->blobs_dir);
   json_decref (keep_blobs);
@@ -801,10 +867,19 @@ rt_image_remove (rt_store_t *s, const char *ref, stack_error_t **err)
                    json_string_value (json_object_get (gone, "id")) + 7, n);
       goto out;
     }
-  if (image_in_use_by_container (s, json_string_value (json_object_get (gone, "id"))))
+  /* its last name: a container using it keeps it */
+  if (names_of (images, json_string_value (json_object_get (gone, "id"))) == 1)
     {
-      store_error (err, EBUSY, "image `%s` is used by a container", name);
-      goto out;
+      cleanup_free char *holder
+          = image_holder (s, json_string_value (json_object_get (gone, "id")));
+      if (holder)
+        {
+          store_error (err, EBUSY,
+                       "image `%s` is used by container `%s`: remove the container first "
+                       "(`stack down`)",
+                       name, holder);
+          goto out;
+        }
     }
   json_object_del (images, name);
   if (save_images (s, images, err) < 0)
@@ -857,7 +932,7 @@ import_time (void)
       errno = 0;
       v = strtoll (e, &end, 10);
       if (errno == 0 && *end == '\0' && v >= 0)
-        return (time_t) v;
+        return (time_t)v;
     }
   return time (NULL);
 }
@@ -878,8 +953,7 @@ import_config (const char *diff_id, time_t now, const char *tar_path)
   strftime (created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
   c = json_pack ("{s:s, s:s, s:s, s:{}, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "architecture",
                  go_arch (), "os", "linux", "created", created, "config", "rootfs", "type",
-                 "layers", "diff_ids", diff_id, "history", "created", created, "comment",
-                 comment);
+                 "layers", "diff_ids", diff_id, "history", "created", created, "comment", comment);
   out = json_dumps (c, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (c);
   return out;
@@ -918,7 +992,7 @@ import_commit (rt_store_t *s, rt_layer_tmp_t *t, const char *name, const char *t
   old = json_incref (json_object_get (images, name));
   json_object_set_new (images, name,
                        json_pack ("{s:s, s:[s], s:I, s:I}", "id", id, "layers", t->diff_id,
-                                  "created", (json_int_t) now, "size", (json_int_t) t->size));
+                                  "created", (json_int_t)now, "size", (json_int_t)t->size));
   ret = save_images (s, images, err);
   if (ret == 0 && old)
     collect (s, images, old);
@@ -943,8 +1017,10 @@ rt_image_import (rt_store_t *s, const char *tar_path, const char *name, rt_image
   if (r.digest)
     {
       ref_free (&r);
-      return store_error (err, EINVAL, "invalid reference `%s`: an imported image is named "
-                                       "NAME[:TAG], without a digest", name);
+      return store_error (err, EINVAL,
+                          "invalid reference `%s`: an imported image is named "
+                          "NAME[:TAG], without a digest",
+                          name);
     }
   fd = open (tar_path, O_RDONLY | O_CLOEXEC);
   ret = fd < 0 || fstat (fd, &st) < 0 ? errno : S_ISDIR (st.st_mode) ? EISDIR : 0;

@@ -60,7 +60,7 @@ arena_alloc (arena_t *a, size_t n)
       a->head = c;
       a->bytes += sizeof *c + size;
     }
-  p = (char *) c->data + c->used;
+  p = (char *)c->data + c->used;
   c->used += n;
   return p;
 }
@@ -68,7 +68,10 @@ arena_alloc (arena_t *a, size_t n)
 char *
 arena_strndup (arena_t *a, const char *s, size_t n)
 {
-  char *p = arena_alloc (a, n + 1);
+  char *p;
+
+  n = strnlen (s, n); /* as strndup: never past the string's end */
+  p = arena_alloc (a, n + 1);
   memcpy (p, s, n);
   p[n] = '\0';
   return p;

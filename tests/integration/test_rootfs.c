@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +27,8 @@ teardown (void **state)
   if (tracked_it && tracked_it->dir)
     it_free (tracked_it);
   tracked_it = NULL;
+  unsetenv ("STACK_CGROUP");
+  unsetenv ("STACK_CGROUP_V2_ROOT");
   return 0;
 }
 
@@ -363,11 +367,119 @@ test_tmpfs_with_size (void **state)
   t.spec.mounts = m;
   t.spec.n_mounts = 2;
   run_expect (&t,
-              "tmpfs /run/t tmpfs rw,nosuid,nodev,relatime,size=1024k 0 0\n"
-              "tmpfs /run/u tmpfs ro,nosuid,nodev,relatime,mode=700 0 0\n"
+              "tmpfs /run/t tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k 0 0\n"
+              "tmpfs /run/u tmpfs ro,nosuid,nodev,noexec,relatime,mode=700 0 0\n"
               "1777\n700\n",
               0);
   it_free (&t);
+}
+
+/* Docker mounts a tmpfs noexec unless asked: a script copied there does
+   not run (busybox sh says why), and does with tmpfs_exec. */
+static void
+test_tmpfs_noexec_unless_asked (void **state)
+{
+  static it_t t;
+  rt_mount_t m = { .type = RT_MOUNT_TMPFS, .target = "/scratch" };
+  (void) state;
+
+  it_require_root ();
+  it_init (&t, ARGV ("/bin/sh", "-c",
+                     "cp /bin/hello /scratch/hello && /scratch/hello; "
+                     "grep -c ' /scratch tmpfs rw,nosuid,nodev,noexec,' /proc/mounts"));
+  it_write (&t, "/bin/hello", "#!/bin/sh\necho hello\n", 0755);
+  t.spec.mounts = &m;
+  t.spec.n_mounts = 1;
+  run_expect (&t, "/bin/sh: /scratch/hello: Permission denied\n1\n", 0);
+  m.tmpfs_exec = true;
+  run_expect (&t, "hello\n0\n", 1);
+  it_free (&t);
+}
+
+/* ---- /sys/fs/cgroup ---- */
+
+static bool
+host_is_v2 (void)
+{
+  return strcmp (rt_cgroup_version (), "v2") == 0;
+}
+
+/* The container sees its own cgroup as the root of /sys/fs/cgroup, with
+   its own limits, read-only. */
+static void
+test_cgroup_fs_read_only (void **state)
+{
+  static it_t t;
+  (void) state;
+
+  it_require_root ();
+  if (host_is_v2 ())
+    {
+      it_init (&t, ARGV ("/bin/sh", "-c",
+                         "cat /sys/fs/cgroup/pids.max; echo 1 > /sys/fs/cgroup/pids.max; "
+                         "grep -c '^cgroup2 /sys/fs/cgroup cgroup2 ro,' /proc/mounts"));
+      t.spec.limits.pids = 42;
+      run_expect (&t, "42\n/bin/sh: can't create /sys/fs/cgroup/pids.max: Read-only file system\n1\n",
+                  0);
+      it_free (&t);
+      return;
+    }
+  it_init (&t, ARGV ("/bin/sh", "-c",
+                     "cat /sys/fs/cgroup/pids/pids.max; echo 1 > /sys/fs/cgroup/pids/pids.max; "
+                     "mkdir /sys/fs/cgroup/x; grep -c ' /sys/fs/cgroup/pids cgroup ro,' /proc/mounts; "
+                     "ls /sys/fs/cgroup/memory/memory.limit_in_bytes"));
+  t.spec.limits.pids = 42;
+  run_expect (&t,
+              "42\n"
+              "/bin/sh: can't create /sys/fs/cgroup/pids/pids.max: Read-only file system\n"
+              "mkdir: can't create directory '/sys/fs/cgroup/x': Read-only file system\n"
+              "1\n/sys/fs/cgroup/memory/memory.limit_in_bytes\n",
+              0);
+  it_free (&t);
+}
+
+/* Privileged: the same view, writable (the control that shows the
+   read-only check above can fail). */
+static void
+test_cgroup_fs_privileged_writable (void **state)
+{
+  static it_t t;
+  const char *file = host_is_v2 () ? "/sys/fs/cgroup/pids.max" : "/sys/fs/cgroup/pids/pids.max";
+  char *script = xasprintf ("echo 50 > %s && cat %s", file, file);
+  (void) state;
+
+  it_require_root ();
+  it_init (&t, ARGV ("/bin/sh", "-c", script));
+  t.spec.limits.pids = 42;
+  t.spec.privileged = true;
+  run_expect (&t, "50\n", 0);
+  it_free (&t);
+  free (script);
+}
+
+/* v2 on this hybrid host: the empty cgroup2 at /sys/fs/cgroup/unified
+   (STACK_CGROUP=v2) is mounted as the container's /sys/fs/cgroup, rooted
+   at its own cgroup: only its own process is listed. */
+static void
+test_cgroup_fs_v2_unified (void **state)
+{
+  static it_t t;
+  struct statfs sfs;
+  (void) state;
+
+  it_require_root ();
+  if (host_is_v2 () || statfs ("/sys/fs/cgroup/unified", &sfs) < 0
+      || sfs.f_type != CGROUP2_SUPER_MAGIC)
+    skip ();
+  setenv ("STACK_CGROUP", "v2", 1);
+  setenv ("STACK_CGROUP_V2_ROOT", "/sys/fs/cgroup/unified", 1);
+  it_init (&t, ARGV ("/bin/sh", "-c",
+                     "grep -c '^cgroup2 /sys/fs/cgroup cgroup2 ro,' /proc/mounts; "
+                     "grep '^0::' /proc/self/cgroup; exec cat /sys/fs/cgroup/cgroup.procs"));
+  run_expect (&t, "1\n0::/\n1\n", 0);
+  it_free (&t);
+  unsetenv ("STACK_CGROUP");
+  unsetenv ("STACK_CGROUP_V2_ROOT");
 }
 
 static void
@@ -468,6 +580,10 @@ main (void)
     cmocka_unit_test_teardown (test_bind_missing_source, teardown),
     cmocka_unit_test_teardown (test_volume_seeded_from_image, teardown),
     cmocka_unit_test_teardown (test_tmpfs_with_size, teardown),
+    cmocka_unit_test_teardown (test_tmpfs_noexec_unless_asked, teardown),
+    cmocka_unit_test_teardown (test_cgroup_fs_read_only, teardown),
+    cmocka_unit_test_teardown (test_cgroup_fs_privileged_writable, teardown),
+    cmocka_unit_test_teardown (test_cgroup_fs_v2_unified, teardown),
     cmocka_unit_test_teardown (test_etc_files, teardown),
     cmocka_unit_test_teardown (test_symlink_cannot_send_mount_outside, teardown),
   };

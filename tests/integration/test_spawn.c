@@ -462,6 +462,46 @@ test_create_error_undoes_everything (void **state)
   it_free (&t);
 }
 
+/* A setup that never answers (here: joining a "namespace" that is a FIFO
+   without a writer, whose open blocks for ever) is given up after 30 s:
+   the child killed and reaped, the cgroup removed. */
+static void
+test_create_times_out (void **state)
+{
+  static it_t t;
+  rt_container_t c;
+  stack_error_t *err = NULL;
+  struct timespec a, b;
+  char *fifo, *cg;
+  struct stat st;
+  (void) state;
+
+  it_require_root ();
+  it_init (&t, ARGV ("true"));
+  fifo = xasprintf ("%s/netns", t.dir);
+  assert_int_equal (mkfifo (fifo, 0600), 0);
+  t.spec.join_net = fifo;
+  clock_gettime (CLOCK_MONOTONIC, &a);
+  assert_int_equal (rt_container_create (&t.spec, &c, &err), -1);
+  clock_gettime (CLOCK_MONOTONIC, &b);
+  assert_true (b.tv_sec - a.tv_sec >= RT_SETUP_TIMEOUT_S - 1);
+  assert_string_equal (err->msg, "create container `c`: container setup did not answer within 30 s");
+  assert_int_equal (err->status, ETIMEDOUT);
+  stack_error_free (&err);
+  assert_int_equal (c.pid, -1);
+  /* no child is left to reap, no cgroup */
+  assert_int_equal (waitpid (-1, NULL, WNOHANG), -1);
+  assert_int_equal (errno, ECHILD);
+  cg = strcmp (rt_cgroup_version (), "v2") == 0 ? xasprintf ("/sys/fs/cgroup/%s", t.cgroup)
+                                                : xasprintf ("/sys/fs/cgroup/pids/%s", t.cgroup);
+  assert_int_equal (stat (cg, &st), -1);
+  assert_int_equal (errno, ENOENT);
+  free (cg);
+  t.spec.join_net = NULL;
+  free (fifo);
+  it_free (&t);
+}
+
 static void
 test_start_twice (void **state)
 {
@@ -652,7 +692,7 @@ test_init_exit_code_and_sealed_exe (void **state)
   n = readlink (path, link, sizeof link - 1);
   assert_true (n > 0);
   link[n] = '\0';
-  assert_string_equal (link, "/memfd:stack-init (deleted)");
+  assert_string_equal (link, "/memfd:stack (deleted)");
   fd = open (path, O_RDONLY | O_CLOEXEC);
   assert_true (fd >= 0);
   assert_int_equal (fcntl (fd, F_GET_SEALS) & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL),
@@ -663,7 +703,7 @@ test_init_exit_code_and_sealed_exe (void **state)
   free (path);
   status = live_finish (&l, 10, &out);
   /* our init is PID 1, the program its child */
-  assert_string_equal (out, "PID   COMMAND\n    1 memfd:stack-ini\n    2 sh\n    3 ps\n");
+  assert_string_equal (out, "PID   COMMAND\n    1 memfd:stack\n    2 sh\n    3 ps\n");
   assert_true (WIFEXITED (status));
   assert_int_equal (WEXITSTATUS (status), 5);
   free (out);
@@ -733,6 +773,7 @@ main (int argc, char **argv)
     cmocka_unit_test_teardown (test_death_by_signal, teardown),
     cmocka_unit_test_teardown (test_missing_program, teardown),
     cmocka_unit_test_teardown (test_create_error_undoes_everything, teardown),
+    cmocka_unit_test_teardown (test_create_times_out, teardown),
     cmocka_unit_test_teardown (test_start_twice, teardown),
     cmocka_unit_test_teardown (test_no_fd_leaks_in, teardown),
     cmocka_unit_test_teardown (test_tty, teardown),

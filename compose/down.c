@@ -1,0 +1,202 @@
+/* down.c — `stack down [-v] [-t SECONDS]`: the supervisor stops and
+   removes its containers when it is alive; otherwise we do it from the
+   state file. Either way nothing of the project stays but its named
+   volumes (and those too with -v). */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli-internal.h"
+#include "lifecycle-internal.h"
+
+/* Ask the supervisor; 1 when none answers (it is gone). */
+static int
+ask_supervisor (const char *run_dir, long timeout, stack_error_t **err)
+{
+  cleanup_close int fd = -1;
+  cleanup_free char *req = NULL;
+  char buf[4096];
+  size_t len = 0;
+  json_t *reply;
+  int ret;
+
+  if ((fd = control_connect (run_dir, err)) < 0)
+    {
+      stack_error_free (err);
+      return 1;
+    }
+  if (timeout >= 0)
+    req = xasprintf ("{\"command\":\"down\",\"timeout\":%ld}\n", timeout);
+  else
+    req = xstrdup ("{\"command\":\"down\"}\n");
+  if (send (fd, req, strlen (req), MSG_NOSIGNAL) < 0)
+    return 1;
+  /* the answer comes once everything is stopped and removed */
+  while (len < sizeof buf - 1)
+    {
+      ssize_t n = read (fd, buf + len, sizeof buf - 1 - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += (size_t)n;
+      if (memchr (buf, '\n', len))
+        break;
+    }
+  buf[len] = '\0';
+  if (len == 0)
+    return 1; /* it died on the way: the state file has the rest */
+  reply = json_loads (buf, JSON_DISABLE_EOF_CHECK, NULL);
+  if (json_is_true (json_object_get (reply, "ok")))
+    ret = 0;
+  else
+    ret = stack_error_make (err, 0, "the supervisor could not take the project down: %s",
+                            json_string_value (json_object_get (reply, "error")) ?: buf);
+  json_decref (reply);
+  return ret;
+}
+
+/* The supervisor releases the lock as it exits. */
+static int
+wait_lock (const char *run_dir, int *fd, stack_error_t **err)
+{
+  struct timespec ten_ms = { 0, 10000000 };
+  int i, ret = 1;
+
+  for (i = 0; i < 3000 && (ret = state_lock (run_dir, fd, err)) == 1; i++)
+    nanosleep (&ten_ms, NULL);
+  if (ret == 1)
+    return stack_error_make (err, EBUSY,
+                             "the project's supervisor holds `%s/lock` and does not "
+                             "answer: is it stopped (SIGSTOP)?",
+                             run_dir);
+  return ret;
+}
+
+static int
+remove_volumes (const char *project, stack_error_t **err)
+{
+  cleanup_free char *dir = xasprintf ("%s/volumes", stack_root ());
+  char **names = volumes_of_project (dir, project);
+  size_t i;
+  int ret = 0;
+
+  for (i = 0; names[i]; i++)
+    {
+      cleanup_free char *path = xasprintf ("%s/%s", dir, names[i]);
+      if (ret == 0 && rt_remove_tree (path, err) < 0)
+        ret = -1;
+      else if (ret == 0)
+        fprintf (stderr, " Volume %s  Removed\n", names[i]);
+      free (names[i]);
+    }
+  free (names);
+  return ret;
+}
+
+int
+cmd_down (struct globals *g, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "volumes", no_argument, NULL, 'v' },
+    { "timeout", required_argument, NULL, 't' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+  };
+  compose_project_t *p = NULL;
+  rt_store_t *store = NULL;
+  stack_error_t *err = NULL;
+  cleanup_free char *run_dir = NULL;
+  cleanup_close int lock = -1;
+  const char *name;
+  state_t *st = NULL;
+  bool volumes = false;
+  long timeout = -1;
+  char *end;
+  int c, ret;
+  size_t i;
+
+  optind = 0;
+  while ((c = getopt_long (argc, argv, "+vt:h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'v':
+        volumes = true;
+        break;
+      case 't':
+        errno = 0;
+        timeout = strtol (optarg, &end, 10);
+        if (errno || *end || end == optarg || timeout < 0 || timeout > 86400)
+          return usage_error ("down", "down: -t `%s`: seconds, 0 to 86400", optarg);
+        break;
+      case 'h':
+        printf ("usage: stack down [-v] [-t SECONDS]\n");
+        return EXIT_OK;
+      default:
+        return usage_error ("down", "down: unknown option `%s`", argv[optind - 1]);
+      }
+  if (optind < argc)
+    return usage_error ("down", "down: unexpected argument `%s`", argv[optind]);
+  if ((ret = running_project_name (g, &p, &name)) != EXIT_OK)
+    return ret;
+  if ((ret = open_store (&store)) != EXIT_OK)
+    goto out;
+  run_dir = state_run_dir (name);
+
+  if (access (run_dir, F_OK) == 0)
+    {
+      state_t *before = NULL;
+      /* the names, to say what the supervisor removed */
+      if (state_load (run_dir, &before, &err) < 0)
+        goto out;
+      if ((ret = ask_supervisor (run_dir, timeout, &err)) < 0)
+        {
+          state_free (before);
+          goto out;
+        }
+      for (i = before ? before->n_containers : 0; ret == 0 && i-- > 0;)
+        fprintf (stderr, " Container %s  Removed\n", before->containers[i].name);
+      state_free (before);
+      if (ret == 0 ? wait_lock (run_dir, &lock, &err) < 0
+                   : (ret = state_lock (run_dir, &lock, &err)) < 0)
+        goto out;
+      if (ret == 1)
+        {
+          stack_error_make (&err, EBUSY,
+                            "the project's supervisor holds `%s/lock` but does not answer on "
+                            "its control socket",
+                            run_dir);
+          goto out;
+        }
+      /* what is left: all of it when the supervisor was gone */
+      if (state_load (run_dir, &st, &err) < 0)
+        goto out;
+      if (st)
+        {
+          for (i = st->n_containers; i-- > 0;)
+            stop_orphan (&st->containers[i],
+                         timeout >= 0 ? timeout * 1000000000LL : st->containers[i].stop_grace_ns);
+          if (remove_project (st, run_dir, store, &err) < 0)
+            goto out;
+        }
+      run_dir_remove (run_dir);
+    }
+  if (volumes && remove_volumes (name, &err) < 0)
+    goto out;
+  ret = EXIT_OK;
+
+out:
+  if (err)
+    ret = report_failure (&err);
+  state_free (st);
+  if (store)
+    rt_store_close (store);
+  compose_project_free (p);
+  return ret;
+}

@@ -1,0 +1,184 @@
+/* ps.c — `stack ps [-a] [--format table|json] [-q] [SERVICE...]`: the
+   project's containers as its state file records them, checked against
+   the kernel (a recorded pid that is gone, or is another process now, is
+   not shown as running). */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli-internal.h"
+#include "lifecycle-internal.h"
+
+/* What the container is now: the recorded state, unless its process is
+   gone (its supervisor was killed, the machine rebooted). */
+static enum st_state
+current_state (const st_container_t *c, bool *lost)
+{
+  *lost = c->state == ST_RUNNING && !st_container_alive (c);
+  return *lost ? ST_EXITED : c->state;
+}
+
+static char *
+status_text (const st_container_t *c)
+{
+  int64_t now = (int64_t)time (NULL);
+  cleanup_free char *d = NULL;
+  bool lost;
+
+  switch (current_state (c, &lost))
+    {
+    case ST_RUNNING:
+      d = human_duration (now - c->started_at / 1000000000);
+      return xasprintf ("Up %s", d);
+    case ST_EXITED:
+      if (lost)
+        return xstrdup ("Exited (unknown): its supervisor is gone");
+      d = human_duration (now - c->finished_at / 1000000000);
+      return xasprintf ("Exited (%d) %s ago%s", c->exit_code, d,
+                        c->oom_killed ? " (OOM killed)" : "");
+    default:
+      return xstrdup ("Created");
+    }
+}
+
+static json_t *
+container_json (const st_container_t *c)
+{
+  cleanup_free char *status = status_text (c);
+  bool lost;
+  enum st_state s = current_state (c, &lost);
+
+  return json_pack ("{ss ss ss ss ss so so si sb so so so ss}", "service", c->service, "container",
+                    c->name, "name", c->name, "image", c->image, "state", st_state_name (s),
+                    "health", json_null (), "exit_code",
+                    s == ST_EXITED && !lost ? json_integer (c->exit_code) : json_null (),
+                    "restarts", (int)c->restarts, "oom_killed", c->oom_killed, "pid",
+                    s == ST_RUNNING ? json_integer (c->pid) : json_null (), "ip", json_null (),
+                    "ports", json_array (), "status", status);
+}
+
+static bool
+wanted (const st_container_t *c, bool all, char **services, int n)
+{
+  bool lost;
+  int i;
+
+  if (!all && current_state (c, &lost) != ST_RUNNING)
+    return false;
+  if (n == 0)
+    return true;
+  for (i = 0; i < n; i++)
+    if (strcmp (services[i], c->service) == 0)
+      return true;
+  return false;
+}
+
+int
+cmd_ps (struct globals *g, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "all", no_argument, NULL, 'a' },
+    { "format", required_argument, NULL, 'F' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+  };
+  compose_project_t *p = NULL;
+  stack_error_t *err = NULL;
+  cleanup_free char *run_dir = NULL;
+  const char *name, *format = "table";
+  bool all = false, quiet = false;
+  state_t *st = NULL;
+  json_t *arr = json_array ();
+  int c, ret;
+  size_t i;
+
+  optind = 0;
+  while ((c = getopt_long (argc, argv, "+aqh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'a':
+        all = true;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'F':
+        format = optarg;
+        if (strcmp (format, "table") != 0 && strcmp (format, "json") != 0)
+          {
+            json_decref (arr);
+            return usage_error ("ps", "ps: --format `%s`: table or json", optarg);
+          }
+        break;
+      case 'h':
+        printf ("usage: stack ps [-a] [--format table|json] [-q] [SERVICE...]\n");
+        json_decref (arr);
+        return EXIT_OK;
+      default:
+        json_decref (arr);
+        return usage_error ("ps", "ps: unknown option `%s`", argv[optind - 1]);
+      }
+  if ((ret = running_project_name (g, &p, &name)) != EXIT_OK)
+    {
+      json_decref (arr);
+      return ret;
+    }
+  /* a service the file does not have is a typo worth saying */
+  for (i = (size_t)optind; p && i < (size_t)argc; i++)
+    if (compose_service_find (p, argv[i]) == NULL)
+      {
+        ret = usage_error ("ps", "ps: no such service: `%s`", argv[i]);
+        goto out;
+      }
+  run_dir = state_run_dir (name);
+  if (state_load (run_dir, &st, &err) < 0)
+    {
+      ret = report_failure (&err);
+      goto out;
+    }
+
+  for (i = 0; st && i < st->n_containers; i++)
+    if (wanted (&st->containers[i], all, argv + optind, argc - optind))
+      json_array_append_new (arr, container_json (&st->containers[i]));
+  if (quiet)
+    {
+      json_t *e;
+      json_array_foreach (arr, i, e)
+          printf ("%s\n", json_string_value (json_object_get (e, "container")));
+    }
+  else if (strcmp (format, "json") == 0)
+    {
+      char *text = json_dumps (arr, JSON_COMPACT);
+      printf ("%s\n", text);
+      free (text);
+    }
+  else
+    {
+      json_t *e;
+      printf ("%-24s %-20s %-12s %-36s %-8s %s\n", "NAME", "IMAGE", "SERVICE", "STATUS", "PID",
+              "PORTS");
+      json_array_foreach (arr, i, e)
+      {
+        json_t *pid = json_object_get (e, "pid");
+        char pid_text[16] = "";
+        if (json_is_integer (pid))
+          snprintf (pid_text, sizeof pid_text, "%lld", (long long)json_integer_value (pid));
+        printf ("%-24s %-20s %-12s %-36s %-8s %s\n",
+                json_string_value (json_object_get (e, "container")),
+                json_string_value (json_object_get (e, "image")),
+                json_string_value (json_object_get (e, "service")),
+                json_string_value (json_object_get (e, "status")), pid_text, "");
+      }
+    }
+  ret = EXIT_OK;
+
+out:
+  json_decref (arr);
+  state_free (st);
+  compose_project_free (p);
+  return ret;
+}

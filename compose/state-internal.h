@@ -1,0 +1,104 @@
+/* state-internal.h — what a project has on the host, written down.
+
+   <STACK_RUN>/<project>/ holds:
+     state.json     every container and volume the project created, recorded
+                    before it is created (rewritten atomically: temp, fsync,
+                    rename), so that `down` can remove it all even when the
+                    supervisor is gone
+     lock           flock'ed by the supervisor for its whole life: one `up`
+                    per project, and `down` knows when the supervisor is gone
+     control.sock   the supervisor's control socket (newline-delimited JSON)
+     supervisor.log what a detached supervisor has to say
+
+   A container's writable layer and files live in
+   <STACK_ROOT>/containers/<name>/; named volumes in
+   <STACK_ROOT>/volumes/<name>/_data, with <name>/project naming the project
+   that created them (for `down -v` without the stack file). */
+#ifndef STACK_STATE_INTERNAL_H
+#define STACK_STATE_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../runtime/runtime.h"
+
+enum st_state
+{
+  ST_CREATED, /* recorded; may exist partly on the host */
+  ST_RUNNING,
+  ST_EXITED,
+};
+
+typedef struct st_container
+{
+  char *service, *name;
+  char *image, *image_id;
+  char *dir;    /* <STACK_ROOT>/containers/<name> */
+  char *cgroup; /* stack/<project>/<name> */
+  enum st_state state;
+  pid_t pid;           /* host pid of PID 1 while it runs, else 0 */
+  uint64_t start_time; /* its /proc/PID/stat starttime: pid reuse is detected */
+  int exit_code;       /* -1 until it exited */
+  bool oom_killed;
+  unsigned restarts;
+  int64_t started_at, finished_at; /* ns since the epoch, 0: never */
+  int stop_signal;
+  int64_t stop_grace_ns;
+  json_t *process; /* what `exec` needs to run as the service does */
+} st_container_t;
+
+typedef struct st_volume
+{
+  char *name, *dir;
+  bool anonymous; /* removed with its container by `down` */
+} st_volume_t;
+
+typedef struct state
+{
+  char *project;
+  char *project_dir;
+  pid_t supervisor_pid;
+  uint64_t supervisor_start;
+  st_container_t *containers; /* in start order */
+  size_t n_containers;
+  st_volume_t *volumes;
+  size_t n_volumes;
+} state_t;
+
+/* STACK_ROOT (/var/lib/stack) and STACK_RUN (/run/stack). */
+const char *stack_root (void);
+const char *stack_run (void);
+/* <STACK_RUN>/<project> (malloc'ed). */
+char *state_run_dir (const char *project);
+/* NULL *out when there is no state file. */
+int state_load (const char *run_dir, state_t **out, stack_error_t **err);
+int state_save (const state_t *st, const char *run_dir, stack_error_t **err);
+void state_free (state_t *st);
+st_container_t *state_add_container (state_t *st);
+st_container_t *state_find (state_t *st, const char *service);
+const char *st_state_name (enum st_state s);
+
+/* /proc/PID/stat's starttime; 0 when pid does not exist. */
+uint64_t proc_start_time (pid_t pid);
+/* Is the recorded process still that process? */
+bool st_container_alive (const st_container_t *c);
+
+/* The project lock: 0 taken (fd in *fd), 1 held by someone else, -1 error. */
+int state_lock (const char *run_dir, int *fd, stack_error_t **err);
+
+/* The exec-relevant part of a spec, kept in the state file so that `exec`
+   runs as the service was started even if the file changed since. */
+json_t *process_to_json (const container_spec_t *spec);
+/* Fill spec's process fields from j; strings point into j (keep it alive). */
+int process_from_json (json_t *j, container_spec_t *spec, stack_error_t **err);
+
+/* Named volumes: <volumes_dir>/<name>/_data, and <name>/project saying who
+   made it. Create (when missing) and list a project's (malloc'ed array of
+   malloc'ed names, NULL-terminated). */
+int volume_create (const char *volumes_dir, const char *name, const char *project,
+                   stack_error_t **err);
+char **volumes_of_project (const char *volumes_dir, const char *project);
+
+#endif

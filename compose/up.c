@@ -1,0 +1,243 @@
+/* up.c — `stack up`: everything is checked before anything is created
+   (the file, each image, each service's plan); then the project's lock is
+   taken and the supervisor runs, here (foreground) or in a new session
+   (-d), in which case we wait until it says every service started. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli-internal.h"
+#include "lifecycle-internal.h"
+
+/* The image of every selected service, and its plan. */
+static int
+prepare (supervisor_t *sv, const bool *selected, stack_error_t **err)
+{
+  compose_project_t *p = sv->project;
+  cleanup_free size_t *order = xmalloc ((p->n_services + 1) * sizeof *order);
+  const char *volumes_dir = arena_printf (p->arena, "%s/volumes", stack_root ());
+  size_t n = compose_start_order (p, selected, order), i;
+
+  sv->c = xzalloc ((n + 1) * sizeof *sv->c);
+  for (i = 0; i < n; i++)
+    {
+      sv_container_t *c = &sv->c[sv->n];
+      const compose_service_t *svc = &p->services[order[i]];
+      node_t *image = node_map_get (svc->node, "image");
+      const char *id = arena_printf (p->arena, "%s-%s-1", p->name, svc->name);
+      plan_paths_t paths = {
+        .container_id = id,
+        .cgroup_path = arena_printf (p->arena, "stack/%s/%s", p->name, id),
+        .container_dir = arena_printf (p->arena, "%s/containers/%s", stack_root (), id),
+        .volumes_dir = volumes_dir,
+      };
+
+      c->svc = svc;
+      c->log_fd = -1;
+      c->rt.pid = -1;
+      c->rt.pidfd = c->rt.sync_fd = c->rt.pty_fd = -1;
+      if (image == NULL || image->kind != N_STR)
+        return stack_error_make (err, EINVAL,
+                                 "%s:%u:%u: services.%s: no `image:`: stack does not build "
+                                 "images; name one (see `stack images`)",
+                                 svc->node->mark.src ? svc->node->mark.src->path : "-",
+                                 svc->node->mark.line, svc->node->mark.col, svc->name);
+      if (rt_image_get (sv->store, image->str, &c->image, err) < 0)
+        {
+          if ((*err)->status == ENOENT)
+            {
+              stack_error_free (err);
+              return stack_error_make (err, 0,
+                                       "service `%s`: image `%s` is not in the store: bring it "
+                                       "in with `stack image import TAR %s` (pulling from "
+                                       "registries comes in a later version)",
+                                       svc->name, image->str, image->str);
+            }
+          return stack_error_wrap (err, "service `%s`", svc->name);
+        }
+      sv->n++;
+      if (plan_service (p->arena, p, svc, &c->image->config, &paths, &c->plan, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* A project whose supervisor is gone left its state: take it down first,
+   as `down` would. */
+static int
+clean_stale (supervisor_t *sv, stack_error_t **err)
+{
+  state_t *old = NULL;
+  size_t i;
+
+  if (state_load (sv->run_dir, &old, err) < 0)
+    return -1;
+  if (old == NULL)
+    return 0;
+  if (old->n_containers > 0)
+    fprintf (stderr, "stack: project `%s` was not taken down; removing what its last run left\n",
+             sv->project->name);
+  for (i = old->n_containers; i-- > 0;)
+    stop_orphan (&old->containers[i], old->containers[i].stop_grace_ns);
+  if (remove_project (old, sv->run_dir, sv->store, err) < 0)
+    {
+      state_free (old);
+      return -1;
+    }
+  state_free (old);
+  return 0;
+}
+
+/* -d: the supervisor in a new session; we relay its progress until it
+   says "ok" or "error ...". */
+static int
+detach (supervisor_t *sv)
+{
+  cleanup_free char *log = xasprintf ("%s/supervisor.log", sv->run_dir);
+  char line[4096];
+  FILE *in;
+  int ready[2], ret = EXIT_FAIL;
+  pid_t pid;
+
+  if (pipe2 (ready, O_CLOEXEC) < 0)
+    {
+      perror ("stack: pipe");
+      return EXIT_FAIL;
+    }
+  fflush (stdout);
+  fflush (stderr);
+  pid = fork ();
+  if (pid < 0)
+    {
+      perror ("stack: fork");
+      return EXIT_FAIL;
+    }
+  if (pid == 0)
+    {
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      int out = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      close (ready[0]);
+      if (setsid () < 0 || null < 0 || out < 0 || dup2 (null, 0) < 0 || dup2 (out, 1) < 0
+          || dup2 (out, 2) < 0)
+        _exit (EXIT_FAIL);
+      sv->ready_fd = ready[1];
+      _exit (supervisor_run (sv));
+    }
+  close (ready[1]);
+  in = fdopen (ready[0], "r");
+  while (in && fgets (line, sizeof line, in))
+    {
+      if (strcmp (line, "ok\n") == 0)
+        {
+          ret = EXIT_OK;
+          break;
+        }
+      if (str_has_prefix (line, "error "))
+        {
+          fprintf (stderr, "stack: %s", line + 6);
+          ret = EXIT_FAIL;
+          break;
+        }
+      fputs (line, stderr);
+    }
+  if (in == NULL || (ret == EXIT_FAIL && feof (in)))
+    fprintf (stderr, "stack: the supervisor ended while starting\n");
+  if (in)
+    fclose (in);
+  if (ret != EXIT_OK)
+    {
+      /* it took down what it made and ends: nothing of this run stays */
+      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      run_dir_remove (sv->run_dir);
+    }
+  return ret;
+}
+
+int
+cmd_up (struct globals *g, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "detach", no_argument, NULL, 'd' },
+    { "wait", no_argument, NULL, 'W' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+  };
+  compose_project_t *p = NULL;
+  supervisor_t sv = { .lock_fd = -1, .ready_fd = -1, .listen_fd = -1 };
+  stack_error_t *err = NULL;
+  cleanup_free bool *selected = NULL;
+  int c, ret;
+  size_t i;
+
+  optind = 0;
+  while ((c = getopt_long (argc, argv, "+dh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'd':
+      case 'W': /* started is healthy until healthchecks come (issue 5) */
+        sv.detached = true;
+        break;
+      case 'h':
+        printf ("usage: stack up [-d] [--wait] [SERVICE...]\n");
+        return EXIT_OK;
+      default:
+        return usage_error ("up", "up: unknown option `%s`", argv[optind - 1]);
+      }
+  if ((ret = load_project (g, &p)) != EXIT_OK)
+    return ret;
+  sv.project = p;
+  selected = xzalloc ((p->n_services + 1) * sizeof *selected);
+  if (optind == argc)
+    for (i = 0; i < p->n_services; i++)
+      selected[i] = true;
+  else if (compose_select (p, (const char *const *)argv + optind, (size_t)(argc - optind), selected,
+                           &err)
+           < 0)
+    goto out;
+  if ((ret = open_store (&sv.store)) != EXIT_OK)
+    goto out;
+  if (prepare (&sv, selected, &err) < 0)
+    goto out;
+
+  sv.run_dir = state_run_dir (p->name);
+  ret = state_lock (sv.run_dir, &sv.lock_fd, &err);
+  if (ret == 1)
+    {
+      stack_error_make (&err, 0,
+                        "project `%s` is up already: `stack -p %s down` it first (updating a "
+                        "running project comes in a later version)",
+                        p->name, p->name);
+      goto out;
+    }
+  if (ret < 0 || clean_stale (&sv, &err) < 0)
+    goto out;
+  sv.st = xzalloc (sizeof *sv.st);
+  sv.st->project = xstrdup (p->name);
+  sv.st->project_dir = xstrdup (p->dir);
+  if (sv.detached)
+    ret = detach (&sv);
+  else if ((ret = supervisor_run (&sv)) != EXIT_OK)
+    run_dir_remove (sv.run_dir);
+
+out:
+  if (err)
+    ret = report_failure (&err);
+  for (i = 0; i < sv.n; i++)
+    rt_image_free (sv.c[i].image);
+  free (sv.c);
+  if (sv.lock_fd >= 0)
+    close (sv.lock_fd);
+  state_free (sv.st);
+  free (sv.run_dir);
+  if (sv.store)
+    rt_store_close (sv.store);
+  compose_project_free (p);
+  return ret;
+}
