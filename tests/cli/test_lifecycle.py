@@ -301,6 +301,28 @@ volumes:
                          (1, "stack: image `busybox:it` is used by container `%s-a-1`: remove "
                           "the container first (`stack down`)\n" % self.project))
 
+    def test_foreground(self):
+        """`up` without -d is the supervisor: the output comes here, it
+        returns when every container has ended, and they stay listed."""
+        self.write("services:\n  a:\n    image: busybox:it\n    command: echo from a\n"
+                   "  b:\n    image: busybox:it\n    command: sh -c 'echo from b >&2; exit 3'\n"
+                   "    depends_on: [a]\n")
+        r = self.stack("up")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "from a\n")
+        p = self.project
+        # b's own line and our progress lines interleave as they come
+        self.assertEqual(sorted(r.stderr.splitlines()),
+                         [" Container %s-a-1  Started" % p, " Container %s-b-1  Started" % p,
+                          "from b"])
+        exited = self.ps("-a")
+        self.assertEqual((exited["a"]["state"], exited["a"]["exit_code"]), ("exited", 0))
+        self.assertEqual((exited["b"]["state"], exited["b"]["exit_code"]), ("exited", 3))
+        self.assertEqual(self.ps(), {})
+        r = self.stack("down")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.containers_dir(), [])
+
     def test_our_binary_is_sealed(self):
         """CVE-2019-5736: no process a container can see runs from the host's
         `stack` binary, even when the container makes the kernel run it."""
