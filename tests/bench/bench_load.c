@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "compose.h"
+#include "bench-util.h"
 
 static void
 gen_service (strbuf_t *b, size_t i)
@@ -80,21 +81,6 @@ gen_stack (size_t n)
   for (i = 0; i < n; i++)
     sb_printf (&b, "  svc%04zu-cache: {}\n", i);
   return sb_steal (&b);
-}
-
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
-}
-
-static int
-dbl_cmp (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
 }
 
 static long

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "bench-util.h"
 
 #define WARMUP 3
 #define CGROUP_MOUNT "/sys/fs/cgroup"
@@ -125,21 +126,6 @@ typedef struct bench
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-static double
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
-}
-
-static int
-dbl_cmp (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
 
 static int
 rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
