@@ -138,6 +138,9 @@ record_volumes (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
       struct stat st;
       bool known = false;
 
+      /* the name becomes a path below volumes_dir: one component only */
+      if (v->name[0] == '\0' || v->name[0] == '.' || strchr (v->name, '/'))
+        return stack_error_make (err, EINVAL, "volume name `%s` is not a valid name", v->name);
       if (v->external)
         {
           if (stat (v->dir, &st) < 0)

@@ -109,7 +109,8 @@ remove_project (state_t *st, const char *run_dir, rt_store_t *s, stack_error_t *
 void
 run_dir_remove (const char *run_dir)
 {
-  static const char *const files[] = { "state.json", "control.sock", "supervisor.log", "lock" };
+  static const char *const files[]
+      = { "state.json", ".state.json.tmp", "control.sock", "supervisor.log", "lock" };
   size_t i;
 
   for (i = 0; i < ARRAY_SIZE (files); i++)
