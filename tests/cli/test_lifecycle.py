@@ -338,7 +338,9 @@ volumes:
                                  "config"], cwd=self.dir, env=self.env, stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         exe = None
-        for _ in range(500):
+        for _ in range(3000):
+            if proc.poll() is not None:
+                break  # it ended early: its stderr says why
             try:
                 with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as f:
                     kids = f.read().split()
@@ -346,11 +348,11 @@ volumes:
                     exe = os.readlink("/proc/%s/exe" % kids[0])
                     if "memfd" in exe or "stack" in exe:
                         break
-            except FileNotFoundError:
+            except (FileNotFoundError, ProcessLookupError):
                 pass
             time.sleep(0.01)
-        proc.communicate(input=b"", timeout=30)
-        self.assertTrue(exe and exe.startswith("/memfd:stack ("), exe)
+        _, err = proc.communicate(input=b"", timeout=30)
+        self.assertTrue(exe and exe.startswith("/memfd:stack ("), (exe, err))
 
     def test_limits_and_oom(self):
         self.write("""
