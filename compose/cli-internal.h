@@ -35,6 +35,8 @@ int usage_error (const char *cmd, const char *fmt, ...) PRINTF_LIKE (2, 3);
 /* "stack: MSG" of err on stderr, err freed; returns EXIT_FAIL, or
    EXIT_USAGE when err's status is EINVAL (bad input). */
 int report_failure (stack_error_t **err);
+/* `stack help [NAME]`: the list of commands, or NAME's usage. */
+int cli_help (const char *name);
 /* Load the project the global options describe; prints what went wrong and
    returns the exit code. */
 int load_project (struct globals *g, compose_project_t **p);

@@ -26,7 +26,6 @@ struct command
 };
 
 static const struct command *find_command (const char *name);
-static int cli_help (const char *name);
 
 static void
 push (const char ***arr, size_t *n, const char *v)
@@ -552,7 +551,7 @@ find_command (const char *name)
   return NULL;
 }
 
-static int
+int
 cli_help (const char *name)
 {
   size_t i;

@@ -82,7 +82,7 @@ wait_lock (const char *run_dir, int *fd, stack_error_t **err)
 static int
 remove_volumes (const char *project, stack_error_t **err)
 {
-  cleanup_free char *dir = xasprintf ("%s/volumes", stack_root ());
+  cleanup_free char *dir = state_volumes_dir ();
   char **names = volumes_of_project (dir, project);
   size_t i;
   int ret = 0;
@@ -136,8 +136,7 @@ cmd_down (struct globals *g, int argc, char **argv)
           return usage_error ("down", "down: -t `%s`: seconds, 0 to 86400", optarg);
         break;
       case 'h':
-        printf ("usage: stack down [-v] [-t SECONDS]\n");
-        return EXIT_OK;
+        return cli_help ("down");
       default:
         return usage_error ("down", "down: unknown option `%s`", argv[optind - 1]);
       }

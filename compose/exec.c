@@ -81,8 +81,7 @@ cmd_exec (struct globals *g, int argc, char **argv)
           break;
         }
       case 'h':
-        printf ("usage: stack exec [-T] [-u USER] [-w DIR] [-e K=V] SERVICE COMMAND [ARG...]\n");
-        return EXIT_OK;
+        return cli_help ("exec");
       default:
         return usage_error ("exec", "exec: unknown option `%s`", argv[optind - 1]);
       }

@@ -22,6 +22,7 @@ typedef struct sv_container
   const compose_service_t *svc;
   svc_plan_t plan;
   rt_image_t *image;
+  const char *dir; /* <STACK_ROOT>/containers/<name>, in the project's arena */
   size_t st_index; /* its entry in the state (entries move on realloc) */
   rt_container_t rt;
   ev_child child;

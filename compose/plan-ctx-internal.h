@@ -26,8 +26,9 @@ int plan_fail (plan_ctx_t *c, const node_t *at, const char *path, const char *fm
 const char *plan_key (plan_ctx_t *c, const char *key);
 /* The service's value for key, NULL when absent or null. */
 const node_t *plan_get (plan_ctx_t *c, const char *key);
-/* A normalized size (decimal string, "-1") or number. */
+/* A normalized size (decimal string, "-1") or number; 0 when absent. */
 int64_t plan_int64 (const node_t *n);
+double plan_double (const node_t *n);
 
 /* plan-limits.c: spec.limits, spec.rlimits, shm_size. */
 int plan_limits (plan_ctx_t *c);

@@ -9,18 +9,6 @@
 
 #include "plan-ctx-internal.h"
 
-static double
-num_of (const node_t *n)
-{
-  if (n == NULL)
-    return 0;
-  if (n->kind == N_FLOAT)
-    return n->f;
-  if (n->kind == N_INT)
-    return (double)n->i;
-  return n->str ? strtod (n->str, NULL) : 0;
-}
-
 static const node_t *
 deploy_get (plan_ctx_t *c, const char *group, const char *key)
 {
@@ -37,8 +25,8 @@ plan_cpus (plan_ctx_t *c, rt_limits_t *l)
   const node_t *given;
 
   /* deploy.resources.limits wins when set (compose's setLimits) */
-  given = dcpus && num_of (dcpus) > 0 ? dcpus : cpus;
-  l->cpus = num_of (given);
+  given = dcpus && plan_double (dcpus) > 0 ? dcpus : cpus;
+  l->cpus = plan_double (given);
   if (quota && plan_int64 (quota) > 0)
     {
       int64_t per = period && plan_int64 (period) > 0 ? plan_int64 (period) : 100000;

@@ -58,13 +58,20 @@ plan_get (plan_ctx_t *c, const char *key)
 int64_t
 plan_int64 (const node_t *n)
 {
-  if (n == NULL)
-    return 0;
-  if (n->kind == N_INT)
-    return n->i;
-  if (n->kind == N_FLOAT)
-    return (int64_t)n->f;
-  return n->str ? strtoll (n->str, NULL, 10) : 0;
+  long long i;
+  double d;
+
+  /* normalization has typed every number; absent is 0 */
+  if (scalar_to_int (n, &i))
+    return i;
+  return scalar_to_double (n, &d) ? (int64_t)d : 0;
+}
+
+double
+plan_double (const node_t *n)
+{
+  double d;
+  return scalar_to_double (n, &d) ? d : 0;
 }
 
 static const char *

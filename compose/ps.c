@@ -92,7 +92,7 @@ cmd_ps (struct globals *g, int argc, char **argv)
   const char *name, *format = "table";
   bool all = false, quiet = false;
   state_t *st = NULL;
-  json_t *arr = json_array ();
+  json_t *arr = NULL;
   int c, ret;
   size_t i;
 
@@ -109,24 +109,16 @@ cmd_ps (struct globals *g, int argc, char **argv)
       case 'F':
         format = optarg;
         if (strcmp (format, "table") != 0 && strcmp (format, "json") != 0)
-          {
-            json_decref (arr);
-            return usage_error ("ps", "ps: --format `%s`: table or json", optarg);
-          }
+          return usage_error ("ps", "ps: --format `%s`: table or json", optarg);
         break;
       case 'h':
-        printf ("usage: stack ps [-a] [--format table|json] [-q] [SERVICE...]\n");
-        json_decref (arr);
-        return EXIT_OK;
+        return cli_help ("ps");
       default:
-        json_decref (arr);
         return usage_error ("ps", "ps: unknown option `%s`", argv[optind - 1]);
       }
   if ((ret = running_project_name (g, &p, &name)) != EXIT_OK)
-    {
-      json_decref (arr);
-      return ret;
-    }
+    return ret;
+  arr = json_array ();
   /* a service the file does not have is a typo worth saying */
   for (i = (size_t)optind; p && i < (size_t)argc; i++)
     if (compose_service_find (p, argv[i]) == NULL)

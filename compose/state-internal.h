@@ -70,6 +70,9 @@ typedef struct state
 /* STACK_ROOT (/var/lib/stack) and STACK_RUN (/run/stack). */
 const char *stack_root (void);
 const char *stack_run (void);
+/* <STACK_ROOT>/volumes and <STACK_ROOT>/containers/<name> (malloc'ed). */
+char *state_volumes_dir (void);
+char *state_container_dir (const char *name);
 /* <STACK_RUN>/<project> (malloc'ed). */
 char *state_run_dir (const char *project);
 /* NULL *out when there is no state file. */

@@ -30,6 +30,18 @@ stack_run (void)
 }
 
 char *
+state_volumes_dir (void)
+{
+  return xasprintf ("%s/volumes", stack_root ());
+}
+
+char *
+state_container_dir (const char *name)
+{
+  return xasprintf ("%s/containers/%s", stack_root (), name);
+}
+
+char *
 state_run_dir (const char *project)
 {
   return xasprintf ("%s/%s", stack_run (), project);

@@ -129,7 +129,7 @@ container_files (sv_container_t *c, stack_error_t **err)
 static int
 record_volumes (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
 {
-  cleanup_free char *volumes_dir = xasprintf ("%s/volumes", stack_root ());
+  cleanup_free char *volumes_dir = state_volumes_dir ();
   size_t i, j;
 
   for (i = 0; i < c->plan.n_volumes; i++)
@@ -221,7 +221,7 @@ create_one (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
   st->name = xstrdup (spec->id);
   st->image = xstrdup (c->plan.image);
   st->image_id = xstrdup (c->image->id);
-  st->dir = xasprintf ("%s/containers/%s", stack_root (), spec->id);
+  st->dir = xstrdup (c->dir);
   st->cgroup = xstrdup (spec->cgroup_path);
   st->stop_signal = c->plan.stop_signal;
   st->stop_grace_ns = c->plan.stop_grace_ns;

@@ -21,7 +21,7 @@ prepare (supervisor_t *sv, const bool *selected, stack_error_t **err)
 {
   compose_project_t *p = sv->project;
   cleanup_free size_t *order = xmalloc ((p->n_services + 1) * sizeof *order);
-  const char *volumes_dir = arena_printf (p->arena, "%s/volumes", stack_root ());
+  cleanup_free char *volumes_dir = state_volumes_dir ();
   size_t n = compose_start_order (p, selected, order), i;
 
   sv->c = xzalloc ((n + 1) * sizeof *sv->c);
@@ -31,13 +31,15 @@ prepare (supervisor_t *sv, const bool *selected, stack_error_t **err)
       const compose_service_t *svc = &p->services[order[i]];
       node_t *image = node_map_get (svc->node, "image");
       const char *id = arena_printf (p->arena, "%s-%s-1", p->name, svc->name);
+      cleanup_free char *dir = state_container_dir (id);
       plan_paths_t paths = {
         .container_id = id,
         .cgroup_path = arena_printf (p->arena, "stack/%s/%s", p->name, id),
-        .container_dir = arena_printf (p->arena, "%s/containers/%s", stack_root (), id),
+        .container_dir = dir,
         .volumes_dir = volumes_dir,
       };
 
+      c->dir = arena_strdup (p->arena, dir);
       c->svc = svc;
       c->log_fd = -1;
       c->rt.pid = -1;
@@ -185,8 +187,7 @@ cmd_up (struct globals *g, int argc, char **argv)
         sv.detached = true;
         break;
       case 'h':
-        printf ("usage: stack up [-d] [--wait] [SERVICE...]\n");
-        return EXIT_OK;
+        return cli_help ("up");
       default:
         return usage_error ("up", "up: unknown option `%s`", argv[optind - 1]);
       }
