@@ -55,5 +55,6 @@ int cmd_up (struct globals *g, int argc, char **argv);
 int cmd_down (struct globals *g, int argc, char **argv);
 int cmd_ps (struct globals *g, int argc, char **argv);
 int cmd_exec (struct globals *g, int argc, char **argv);
+int cmd_port (struct globals *g, int argc, char **argv);
 
 #endif

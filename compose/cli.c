@@ -527,6 +527,8 @@ static const struct command commands[] = {
     "list the containers (-a: also those that exited)", false },
   { "exec", cmd_exec, "exec [-T] [-u USER] [-w DIR] [-e K=V]... SERVICE COMMAND [ARG...]",
     "run a command in a running service's container", true },
+  { "port", cmd_port, "port [--protocol tcp|udp] SERVICE PORT",
+    "print the host address a container port is published on", false },
   { "images", cmd_images, "images [--format table|json] [-q]", "list the images in the store",
     false },
   { "image", cmd_image,
@@ -538,7 +540,7 @@ static const struct command commands[] = {
 
 /* Commands of the contract that later versions bring. */
 static const char *const planned[] = {
-  "logs", "start", "stop", "restart", "kill", "pull", "top", "stats", "events", "port",
+  "logs", "start", "stop", "restart", "kill", "pull", "top", "stats", "events",
 };
 
 static const struct command *

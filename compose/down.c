@@ -161,6 +161,9 @@ cmd_down (struct globals *g, int argc, char **argv)
         }
       for (i = before ? before->n_containers : 0; ret == 0 && i-- > 0;)
         fprintf (stderr, " Container %s  Removed\n", before->containers[i].name);
+      for (i = before ? before->n_networks : 0; ret == 0 && i-- > 0;)
+        if (before->networks[i].created)
+          fprintf (stderr, " Network %s  Removed\n", before->networks[i].name);
       state_free (before);
       if (ret == 0 ? wait_lock (run_dir, &lock, &err) < 0
                    : (ret = state_lock (run_dir, &lock, &err)) < 0)

@@ -28,9 +28,22 @@ typedef struct sv_container
   ev_child child;
   ev_io pty;  /* tty: the terminal's output, copied to the log */
   int log_fd; /* where its output goes */
+  uint32_t *addrs;     /* its address on each of plan.attachments */
+  int *port_fds;       /* the reservation of each of plan.ports */
+  uint16_t *host_ports; /* the host port each of plan.ports got */
   bool running;
   struct supervisor *sv;
 } sv_container_t;
+
+/* A network the project uses, once it is on the host (wiring.c). */
+typedef struct sv_network
+{
+  const plan_network_t *plan;
+  char bridge[16];
+  net_prefix_t subnet;
+  uint32_t gateway;
+  bool created; /* ours, not external */
+} sv_network_t;
 
 #define SV_MAX_WAITERS 8
 
@@ -43,6 +56,9 @@ typedef struct supervisor
   int lock_fd;
   sv_container_t *c; /* in start order */
   size_t n;
+  plan_network_t *plan_nets; /* the networks the selected services join */
+  sv_network_t *nets;
+  size_t n_nets;
   bool detached; /* -d: output to log files, lives until `down` */
   int ready_fd;  /* -d: start-up progress for the waiting `up`; -1 when done */
 
@@ -67,6 +83,32 @@ int supervisor_run (supervisor_t *sv);
 
 /* "Container NAME  Started" lines, as Compose prints its progress. */
 void progress (supervisor_t *sv, const char *name, const char *what);
+/* " KIND NAME  WHAT" (" Network NAME  Created"). */
+void progress_of (supervisor_t *sv, const char *kind, const char *name, const char *what);
+
+/* ---- wiring.c: the project's networks on the host ---- */
+
+/* Before anything is created: the file's subnets overlap nothing on the
+   host, fixed addresses are unique, external networks exist. */
+int wiring_check (supervisor_t *sv, stack_error_t **err);
+/* Under the project lock, before the supervisor: reserve every published
+   host port (a conflict is an error naming the port and its holder, and
+   nothing has been created). The sockets stay open in the supervisor. */
+int wiring_reserve_ports (supervisor_t *sv, stack_error_t **err);
+void wiring_release_ports (supervisor_t *sv);
+/* In the supervisor, before the first container: bridges, every
+   container's addresses, the project's packet rules; each recorded in the
+   state before it exists. */
+int wiring_up (supervisor_t *sv, stack_error_t **err);
+/* The /etc/hosts and /etc/resolv.conf of a container (malloc'ed). */
+char *wiring_hosts (supervisor_t *sv, sv_container_t *c);
+char *wiring_resolv (supervisor_t *sv, sv_container_t *c);
+/* While the container waits to exec: its interfaces (recorded first), lo
+   up, the default route; and its ports recorded for `ps`. */
+int wiring_container (supervisor_t *sv, sv_container_t *c, stack_error_t **err);
+/* Remove a project's bridges and rules as its state records them, after
+   its containers are gone; the host-wide lock is taken here. */
+int wiring_down (state_t *st, stack_error_t **err);
 
 /* ---- teardown.c: removing what the state records ---- */
 

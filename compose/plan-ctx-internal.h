@@ -28,6 +28,8 @@ const char *plan_key (plan_ctx_t *c, const char *key);
 const node_t *plan_get (plan_ctx_t *c, const char *key);
 /* A normalized size (decimal string, "-1") or number; 0 when absent. */
 int64_t plan_int64 (const node_t *n);
+/* A NULL-terminated copy of a list of strings, in the arena; NULL for none. */
+const char *const *plan_strv (plan_ctx_t *c, const node_t *seq);
 double plan_double (const node_t *n);
 
 /* plan-limits.c: spec.limits, spec.rlimits, shm_size. */
@@ -36,5 +38,7 @@ int plan_limits (plan_ctx_t *c);
 int plan_security (plan_ctx_t *c);
 /* plan-mounts.c: spec.mounts, read_only root, out->volumes. */
 int plan_mounts (plan_ctx_t *c);
+/* plan-network.c: attachments, ports, extra_hosts, links, dns*. */
+int plan_network (plan_ctx_t *c);
 
 #endif

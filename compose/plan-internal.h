@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../network/network.h"
 #include "../runtime/runtime.h"
 #include "compose-internal.h"
 
@@ -46,6 +47,45 @@ typedef struct plan_volume
                        image VOLUME nobody mounted over; removed with the container at `down` */
 } plan_volume_t;
 
+/* A network of the project (plan-network.c). */
+typedef struct plan_network
+{
+  const char *key;  /* its key under `networks:`, e.g. "default" */
+  const char *name; /* "<project>_<key>", its `name:`, or the external name */
+  bool external;    /* an existing bridge, or another project's network */
+  bool internal;    /* no way out, no published ports */
+  net_prefix_t subnet; /* ipam.config[0].subnet; len 0: chosen at `up` */
+  uint32_t gateway;    /* ipam.config[0].gateway; 0: the subnet's first address */
+  const node_t *subnet_node; /* for errors about it */
+} plan_network_t;
+
+/* How a service joins one network. */
+typedef struct plan_attachment
+{
+  const char *network;         /* the network's key */
+  const char *const *aliases;  /* NULL-terminated, or NULL */
+  uint32_t ipv4_address;       /* 0: the next free one */
+  const node_t *address_node;  /* for errors about ipv4_address */
+} plan_attachment_t;
+
+/* A published port. A host port range (host_lo < host_hi) means the first
+   free port of it; host_lo == 0: a port the kernel picks. */
+typedef struct plan_port
+{
+  uint32_t host_ip; /* 0: every address */
+  uint16_t host_lo, host_hi;
+  uint16_t container_port;
+  enum net_protocol protocol;
+  const char *where; /* "FILE:LINE:COL: services.NAME.ports[I]", for errors */
+} plan_port_t;
+
+/* One extra_hosts entry; ip "host-gateway" is the gateway of the
+   container's first network (Docker: the host as the container sees it). */
+typedef struct plan_host
+{
+  const char *name, *ip;
+} plan_host_t;
+
 typedef struct svc_plan
 {
   /* Every pointer inside points into the arena given to plan_service. */
@@ -60,6 +100,19 @@ typedef struct svc_plan
 
   const plan_volume_t *volumes; /* named volumes this service mounts, each once */
   size_t n_volumes;
+
+  /* networking (plan-network.c); attachments and ports only for net ==
+     PLAN_NS_PRIVATE, in the order of the service's `networks:` keys (the
+     first non-internal one carries the default route) */
+  const plan_attachment_t *attachments;
+  size_t n_attachments;
+  const plan_port_t *ports;
+  size_t n_ports;
+  const plan_host_t *extra_hosts;
+  size_t n_extra_hosts;
+  const plan_host_t *links; /* links: "SERVICE:ALIAS" as {ALIAS, SERVICE} */
+  size_t n_links;
+  const char *const *dns, *const *dns_search, *const *dns_opt; /* NULL-terminated, or NULL */
 } svc_plan_t;
 
 /* Translate service s of p, whose image is img, for a container placed at
@@ -88,6 +141,11 @@ typedef struct svc_plan
    - hostname (default: the container id, cut to 63 characters — Docker
      uses its hex id, which means nothing to a user), domainname, init, tty.
    - stdio: spec's fds are -1; the lifecycle sets them.
+   - network (plan-network.c): the networks it joins (aliases, a fixed
+     ipv4_address inside the file's subnet), published ports (IPv4, tcp
+     or udp; discarded with network_mode host or none as Docker does,
+     refused with service:NAME), extra_hosts, links, dns, dns_search,
+     dns_opt.
    Keys the runtime cannot honour yet (devices, uts: host, userns_mode,
    volumes_from, other volume drivers) are refused, never dropped.
    Returns 0, or -1 with err (status EINVAL for a problem with the file,
@@ -95,6 +153,13 @@ typedef struct svc_plan
 int plan_service (arena_t *a, const compose_project_t *p, const compose_service_t *s,
                   const rt_image_config_t *img, const plan_paths_t *paths, svc_plan_t *out,
                   stack_error_t **err);
+
+/* The project's networks, in the order of the top-level `networks:` map;
+   only those some service joins. Checks what the file can be checked for
+   alone: bridge driver only, IPv4 subnets, the gateway inside the subnet.
+   Returns 0, or -1 with err (status EINVAL, "FILE:LINE:COL: networks.…"). */
+int plan_networks (arena_t *a, const compose_project_t *p, plan_network_t **out, size_t *n,
+                   stack_error_t **err);
 
 /* Signal name or number as Compose accepts it ("SIGTERM", "TERM", "15") →
    number; -1 if unknown. */

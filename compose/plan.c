@@ -97,9 +97,8 @@ strv_len (char *const *v)
   return n;
 }
 
-/* A NULL-terminated copy of a list of strings, in the arena; NULL for none. */
-static const char *const *
-seq_strv (plan_ctx_t *c, const node_t *seq)
+const char *const *
+plan_strv (plan_ctx_t *c, const node_t *seq)
 {
   const char **v;
   size_t i;
@@ -405,7 +404,7 @@ plan_identity (plan_ctx_t *c)
   if (v == NULL && c->img->working_dir && *c->img->working_dir)
     v = arena_strdup (c->a, c->img->working_dir);
   sp->cwd = v && *v ? v : NULL;
-  sp->group_add = seq_strv (c, plan_get (c, "group_add"));
+  sp->group_add = plan_strv (c, plan_get (c, "group_add"));
 }
 
 /* ---- what the runtime cannot do yet: refused, not silently dropped ---- */
@@ -470,7 +469,8 @@ plan_service (arena_t *a, const compose_project_t *p, const compose_service_t *s
   if (plan_argv (&c) < 0)
     return -1;
   plan_env (&c);
-  if (plan_stop (&c) < 0 || plan_limits (&c) < 0 || plan_security (&c) < 0 || plan_mounts (&c) < 0)
+  if (plan_stop (&c) < 0 || plan_limits (&c) < 0 || plan_security (&c) < 0 || plan_mounts (&c) < 0
+      || plan_network (&c) < 0)
     return -1;
   return 0;
 }

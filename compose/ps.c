@@ -44,20 +44,50 @@ status_text (const st_container_t *c)
     }
 }
 
+/* Its address on its first network; null without one. */
+static json_t *
+ip_of (const st_container_t *c)
+{
+  const char *ip = json_string_value (json_object_get (json_array_get (c->endpoints, 0), "ip"));
+  return ip ? json_string (ip) : json_null ();
+}
+
+/* "0.0.0.0:8080->80/tcp, 127.0.0.1:9000->90/udp", as Docker shows them. */
+static char *
+ports_text (json_t *ports)
+{
+  strbuf_t b = { 0 };
+  json_t *p;
+  size_t i;
+
+  sb_puts (&b, "");
+  json_array_foreach (ports, i, p)
+  {
+    sb_printf (&b, "%s%s:%lld->%lld/%s", i ? ", " : "",
+               json_string_value (json_object_get (p, "host_ip")),
+               (long long)json_integer_value (json_object_get (p, "host_port")),
+               (long long)json_integer_value (json_object_get (p, "container_port")),
+               json_string_value (json_object_get (p, "protocol")));
+  }
+  return sb_steal (&b);
+}
+
 static json_t *
 container_json (const st_container_t *c)
 {
   cleanup_free char *status = status_text (c);
   bool lost;
   enum st_state s = current_state (c, &lost);
+  bool up = s == ST_RUNNING;
 
   return json_pack ("{ss ss ss ss ss so so si sb so so so ss}", "service", c->service, "container",
                     c->name, "name", c->name, "image", c->image, "state", st_state_name (s),
                     "health", json_null (), "exit_code",
                     s == ST_EXITED && !lost ? json_integer (c->exit_code) : json_null (),
                     "restarts", (int)c->restarts, "oom_killed", c->oom_killed, "pid",
-                    s == ST_RUNNING ? json_integer (c->pid) : json_null (), "ip", json_null (),
-                    "ports", json_array (), "status", status);
+                    up ? json_integer (c->pid) : json_null (), "ip", up ? ip_of (c) : json_null (),
+                    "ports", up && c->ports ? json_copy (c->ports) : json_array (), "status",
+                    status);
 }
 
 static bool
@@ -156,6 +186,7 @@ cmd_ps (struct globals *g, int argc, char **argv)
       json_array_foreach (arr, i, e)
       {
         json_t *pid = json_object_get (e, "pid");
+        cleanup_free char *ports = ports_text (json_object_get (e, "ports"));
         char pid_text[16] = "";
         if (json_is_integer (pid))
           snprintf (pid_text, sizeof pid_text, "%lld", (long long)json_integer_value (pid));
@@ -163,13 +194,100 @@ cmd_ps (struct globals *g, int argc, char **argv)
                 json_string_value (json_object_get (e, "container")),
                 json_string_value (json_object_get (e, "image")),
                 json_string_value (json_object_get (e, "service")),
-                json_string_value (json_object_get (e, "status")), pid_text, "");
+                json_string_value (json_object_get (e, "status")), pid_text, ports);
       }
     }
   ret = EXIT_OK;
 
 out:
   json_decref (arr);
+  state_free (st);
+  compose_project_free (p);
+  return ret;
+}
+
+/* `stack port [--protocol tcp|udp] SERVICE PORT`: where the container port
+   is published on the host, one "HOST_IP:HOST_PORT" a line. */
+int
+cmd_port (struct globals *g, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "protocol", required_argument, NULL, 'P' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
+  };
+  compose_project_t *p = NULL;
+  stack_error_t *err = NULL;
+  cleanup_free char *run_dir = NULL;
+  const char *name, *proto = "tcp";
+  state_t *st = NULL;
+  st_container_t *c;
+  char *end;
+  unsigned long port;
+  int opt, ret;
+  bool found = false;
+  size_t i;
+  json_t *e;
+
+  optind = 0;
+  while ((opt = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+    switch (opt)
+      {
+      case 'P':
+        proto = optarg;
+        if (strcmp (proto, "tcp") != 0 && strcmp (proto, "udp") != 0)
+          return usage_error ("port", "port: --protocol `%s`: tcp or udp", optarg);
+        break;
+      case 'h':
+        return cli_help ("port");
+      default:
+        return usage_error ("port", "port: unknown option `%s`", argv[optind - 1]);
+      }
+  if (argc - optind != 2)
+    return usage_error ("port", "port: give a service and a container port");
+  port = strtoul (argv[optind + 1], &end, 10);
+  if (*end || end == argv[optind + 1] || port < 1 || port > 65535)
+    return usage_error ("port", "port: `%s` is not a port (1-65535)", argv[optind + 1]);
+  if ((ret = running_project_name (g, &p, &name)) != EXIT_OK)
+    return ret;
+  if (p && compose_service_find (p, argv[optind]) == NULL)
+    {
+      ret = usage_error ("port", "port: no such service: `%s`", argv[optind]);
+      goto out;
+    }
+  run_dir = state_run_dir (name);
+  if (state_load (run_dir, &st, &err) < 0)
+    {
+      ret = report_failure (&err);
+      goto out;
+    }
+  c = state_find (st, argv[optind]);
+  if (c == NULL || !st_container_alive (c))
+    {
+      stack_error_make (&err, 0, "service `%s` is not running", argv[optind]);
+      ret = report_failure (&err);
+      goto out;
+    }
+  json_array_foreach (c->ports, i, e)
+  {
+    if ((unsigned long)json_integer_value (json_object_get (e, "container_port")) == port
+        && strcmp (json_string_value (json_object_get (e, "protocol")), proto) == 0)
+      {
+        printf ("%s:%lld\n", json_string_value (json_object_get (e, "host_ip")),
+                (long long)json_integer_value (json_object_get (e, "host_port")));
+        found = true;
+      }
+  }
+  if (!found)
+    {
+      stack_error_make (&err, 0, "service `%s` does not publish %lu/%s", argv[optind], port,
+                        proto);
+      ret = report_failure (&err);
+      goto out;
+    }
+  ret = EXIT_OK;
+
+out:
   state_free (st);
   compose_project_free (p);
   return ret;

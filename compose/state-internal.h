@@ -10,6 +10,10 @@
      control.sock   the supervisor's control socket (newline-delimited JSON)
      supervisor.log what a detached supervisor has to say
 
+   state.json also records the project's networks (bridges), each
+   container's interfaces and published ports, and whether the project's
+   nftables chains may exist.
+
    A container's writable layer and files live in
    <STACK_ROOT>/containers/<name>/; named volumes in
    <STACK_ROOT>/volumes/<name>/_data, with <name>/project naming the project
@@ -47,6 +51,13 @@ typedef struct st_container
   int stop_signal;
   int64_t stop_grace_ns;
   json_t *process; /* what `exec` needs to run as the service does */
+  /* [{network, bridge, ifname, host_ifname, ip}]: its interfaces, each
+     recorded before its veth pair exists; the address is kept across
+     restarts */
+  json_t *endpoints;
+  /* [{host_ip, host_port, container_port, protocol}]: its published
+     ports, as `ps` shows them */
+  json_t *ports;
 } st_container_t;
 
 typedef struct st_volume
@@ -54,6 +65,16 @@ typedef struct st_volume
   char *name, *dir;
   bool anonymous; /* removed with its container by `down` */
 } st_volume_t;
+
+typedef struct st_network
+{
+  char *key;    /* under `networks:` */
+  char *name;   /* "<project>_<key>", or its `name:` */
+  char *bridge; /* "stk…" (ours), or the external bridge */
+  char *subnet, *gateway;
+  bool created; /* ours: `down` deletes the bridge */
+  bool internal;
+} st_network_t;
 
 typedef struct state
 {
@@ -65,6 +86,9 @@ typedef struct state
   size_t n_containers;
   st_volume_t *volumes;
   size_t n_volumes;
+  st_network_t *networks; /* in creation order */
+  size_t n_networks;
+  bool rules; /* the project's chains in the nftables table may exist */
 } state_t;
 
 /* STACK_ROOT (/var/lib/stack) and STACK_RUN (/run/stack). */
@@ -80,6 +104,7 @@ int state_load (const char *run_dir, state_t **out, stack_error_t **err);
 int state_save (const state_t *st, const char *run_dir, stack_error_t **err);
 void state_free (state_t *st);
 st_container_t *state_add_container (state_t *st);
+st_network_t *state_add_network (state_t *st);
 st_container_t *state_find (state_t *st, const char *service);
 const char *st_state_name (enum st_state s);
 

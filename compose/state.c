@@ -161,6 +161,8 @@ container_to_json (const st_container_t *c)
   json_object_set_new (o, "stop_signal", json_integer (c->stop_signal));
   json_object_set_new (o, "stop_grace_ns", json_integer (c->stop_grace_ns));
   json_object_set (o, "process", c->process ? c->process : json_null ());
+  json_object_set (o, "endpoints", c->endpoints ? c->endpoints : json_null ());
+  json_object_set (o, "ports", c->ports ? c->ports : json_null ());
   return o;
 }
 
@@ -169,6 +171,50 @@ static bool
 component_valid (const char *s)
 {
   return s && s[0] && strcmp (s, ".") != 0 && strcmp (s, "..") != 0 && strchr (s, '/') == NULL;
+}
+
+/* down deletes these links by name: only ever one of ours */
+static bool
+link_ours (const char *name)
+{
+  return name && str_has_prefix (name, "stk") && strlen (name) < 16;
+}
+
+static bool
+endpoints_valid (json_t *a)
+{
+  json_t *e;
+  size_t i;
+
+  json_array_foreach (a, i, e)
+  {
+    if (!link_ours (json_string_value (json_object_get (e, "host_ifname"))))
+      return false;
+  }
+  return true;
+}
+
+static json_t *
+network_to_json (const st_network_t *n)
+{
+  return json_pack ("{s:o s:o s:o s:o s:o s:b s:b}", "key", jstr (n->key), "name", jstr (n->name),
+                    "bridge", jstr (n->bridge), "subnet", jstr (n->subnet), "gateway",
+                    jstr (n->gateway), "created", n->created, "internal", n->internal);
+}
+
+static int
+network_from_json (json_t *o, st_network_t *n, stack_error_t **err)
+{
+  n->key = jdup (o, "key");
+  n->name = jdup (o, "name");
+  n->bridge = jdup (o, "bridge");
+  n->subnet = jdup (o, "subnet");
+  n->gateway = jdup (o, "gateway");
+  n->created = json_is_true (json_object_get (o, "created"));
+  n->internal = json_is_true (json_object_get (o, "internal"));
+  if (n->key == NULL || n->name == NULL || n->bridge == NULL || (n->created && !link_ours (n->bridge)))
+    return stack_error_make (err, EIO, "network entry `%s` is damaged", n->name ? n->name : "?");
+  return 0;
 }
 
 static int
@@ -191,9 +237,11 @@ container_from_json (json_t *o, st_container_t *c, stack_error_t **err)
   c->stop_signal = (int)json_integer_value (json_object_get (o, "stop_signal"));
   c->stop_grace_ns = json_integer_value (json_object_get (o, "stop_grace_ns"));
   c->process = json_incref (json_object_get (o, "process"));
+  c->endpoints = json_incref (json_object_get (o, "endpoints"));
+  c->ports = json_incref (json_object_get (o, "ports"));
   /* what down removes must be ours: a damaged file must not send us
      elsewhere */
-  if (c->service == NULL || !component_valid (c->name) || c->dir == NULL
+  if (!endpoints_valid (c->endpoints) || c->service == NULL || !component_valid (c->name) || c->dir == NULL
       || !str_has_suffix (c->dir, c->name) || c->cgroup == NULL
       || !str_has_prefix (c->cgroup, "stack/") || strstr (c->cgroup, "..") != NULL)
     return stack_error_make (err, EIO, "container entry `%s` is damaged", c->name ? c->name : "?");
@@ -207,7 +255,7 @@ state_save (const state_t *st, const char *run_dir, stack_error_t **err)
   cleanup_free char *tmp = xasprintf ("%s/.state.json.tmp", run_dir);
   cleanup_free char *text = NULL;
   cleanup_close int fd = -1;
-  json_t *o = json_object (), *cs = json_array (), *vs = json_array ();
+  json_t *o = json_object (), *cs = json_array (), *vs = json_array (), *ns = json_array ();
   size_t i, len;
   const char *p;
 
@@ -226,8 +274,12 @@ state_save (const state_t *st, const char *run_dir, stack_error_t **err)
       json_object_set_new (v, "anonymous", json_boolean (st->volumes[i].anonymous));
       json_array_append_new (vs, v);
     }
+  for (i = 0; i < st->n_networks; i++)
+    json_array_append_new (ns, network_to_json (&st->networks[i]));
   json_object_set_new (o, "containers", cs);
   json_object_set_new (o, "volumes", vs);
+  json_object_set_new (o, "networks", ns);
+  json_object_set_new (o, "rules", json_boolean (st->rules));
   text = json_dumps (o, JSON_INDENT (2));
   json_decref (o);
   if (text == NULL)
@@ -301,6 +353,15 @@ state_load (const char *run_dir, state_t **out, stack_error_t **err)
         goto damaged;
       }
   }
+  a = json_object_get (o, "networks");
+  st->networks = xzalloc ((json_array_size (a) + 1) * sizeof *st->networks);
+  json_array_foreach (a, i, e)
+  {
+    st->n_networks++;
+    if (network_from_json (e, &st->networks[i], err) < 0)
+      goto damaged;
+  }
+  st->rules = json_is_true (json_object_get (o, "rules"));
   json_decref (o);
   *out = st;
   return 0;
@@ -321,6 +382,17 @@ state_add_container (state_t *st)
   memset (c, 0, sizeof *c);
   c->exit_code = -1;
   return c;
+}
+
+st_network_t *
+state_add_network (state_t *st)
+{
+  st_network_t *n;
+
+  st->networks = xrealloc (st->networks, (st->n_networks + 1) * sizeof *st->networks);
+  n = &st->networks[st->n_networks++];
+  memset (n, 0, sizeof *n);
+  return n;
 }
 
 st_container_t *
@@ -351,7 +423,19 @@ state_free (state_t *st)
       free (c->dir);
       free (c->cgroup);
       json_decref (c->process);
+      json_decref (c->endpoints);
+      json_decref (c->ports);
     }
+  for (i = 0; i < st->n_networks; i++)
+    {
+      st_network_t *n = &st->networks[i];
+      free (n->key);
+      free (n->name);
+      free (n->bridge);
+      free (n->subnet);
+      free (n->gateway);
+    }
+  free (st->networks);
   for (i = 0; i < st->n_volumes; i++)
     {
       free (st->volumes[i].name);

@@ -39,8 +39,14 @@ st_of (sv_container_t *c)
 void
 progress (supervisor_t *sv, const char *name, const char *what)
 {
+  progress_of (sv, "Container", name, what);
+}
+
+void
+progress_of (supervisor_t *sv, const char *kind, const char *name, const char *what)
+{
   char line[512];
-  int n = snprintf (line, sizeof line, " Container %s  %s\n", name, what);
+  int n = snprintf (line, sizeof line, " %s %s  %s\n", kind, name, what);
 
   if (sv->ready_fd >= 0)
     (void)!write (sv->ready_fd, line, (size_t)n);
@@ -74,37 +80,12 @@ write_text (const char *path, const char *text, stack_error_t **err)
   return 0;
 }
 
-/* The host's resolv.conf without loopback name servers, which mean
-   nothing in the container's network namespace (Docker drops them too). */
-static char *
-resolv_conf (void)
-{
-  cleanup_free char *host = NULL;
-  stack_error_t *err = NULL;
-  strbuf_t b = { 0 };
-  char *line, *save = NULL;
-
-  sb_puts (&b, "");
-  if (read_file ("/etc/resolv.conf", &host, NULL, &err) < 0)
-    {
-      stack_error_free (&err);
-      return sb_steal (&b);
-    }
-  for (line = strtok_r (host, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
-    {
-      if (str_has_prefix (line, "nameserver")
-          && (strstr (line, " 127.") || strstr (line, " ::1") || strstr (line, "\t127.")))
-        continue;
-      sb_printf (&b, "%s\n", line);
-    }
-  return sb_steal (&b);
-}
-
 static int
 container_files (sv_container_t *c, stack_error_t **err)
 {
   const container_spec_t *spec = &c->plan.spec;
-  cleanup_free char *hosts = NULL, *hostname = NULL, *resolv = resolv_conf ();
+  cleanup_free char *hosts = wiring_hosts (c->sv, c), *resolv = wiring_resolv (c->sv, c);
+  cleanup_free char *hostname = NULL;
   const char *dirs[] = { st_of (c)->dir, spec->upper_dir, spec->work_dir, spec->rootfs_dir };
   size_t i;
 
@@ -113,9 +94,6 @@ container_files (sv_container_t *c, stack_error_t **err)
   for (i = 0; i < ARRAY_SIZE (dirs); i++)
     if (mkdir_p (dirs[i], i == 0 ? 0700 : 0755) < 0)
       return stack_error_make (err, errno, "create `%s`", dirs[i]);
-  hosts = xasprintf ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                     "127.0.1.1\t%s\n",
-                     spec->hostname ? spec->hostname : st_of (c)->name);
   hostname = xasprintf ("%s\n", spec->hostname ? spec->hostname : st_of (c)->name);
   if (write_text (spec->hosts_file, hosts, err) < 0
       || write_text (spec->hostname_file, hostname, err) < 0
@@ -265,6 +243,16 @@ create_one (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
   c->child.data = c;
   ev_child_start (sv->loop, &c->child);
   save (sv);
+  /* it waits on its sync channel: the service never runs without its
+     network */
+  if (wiring_container (sv, c, err) < 0)
+    {
+      stack_error_t *e = NULL;
+      /* it never ran: gone at once, and seen by child_cb */
+      if (rt_container_kill (&c->rt, SIGKILL, &e) < 0)
+        stack_error_free (&e);
+      return stack_error_wrap (err, "container `%s`", spec->id);
+    }
   if (rt_container_start (&c->rt, err) < 0)
     return -1;
   st = st_of (c);
@@ -653,6 +641,8 @@ supervisor_run (supervisor_t *sv)
       sv->c[i].sv = sv;
       sv->c[i].log_fd = -1;
     }
+  if (wiring_up (sv, &err) < 0)
+    goto failed;
   for (i = 0; i < sv->n; i++)
     if (create_one (sv, &sv->c[i], &err) < 0)
       goto failed;
@@ -688,6 +678,7 @@ failed:
     }
 
 out:
+  wiring_release_ports (sv);
   if (sv->listen_fd >= 0)
     {
       cleanup_free char *sock = xasprintf ("%s/control.sock", sv->run_dir);

@@ -48,11 +48,13 @@ remove_container (const st_container_t *c, rt_store_t *s, stack_error_t **err)
 {
   int ret = 0;
 
+  /* its veth pairs go with its network namespace, in the kernel's own
+     time; wiring_down makes sure they are gone */
   if (rt_cgroup_kill_all (c->cgroup, err) < 0 || rt_cgroup_destroy (c->cgroup, "stack", err) < 0)
     ret = -1;
-  else if (rt_remove_tree (c->dir, err) < 0)
+  if (ret == 0 && rt_remove_tree (c->dir, err) < 0)
     ret = -1;
-  else if (rt_image_release (s, c->name, err) < 0)
+  else if (ret == 0 && rt_image_release (s, c->name, err) < 0)
     ret = -1;
   if (ret < 0)
     return stack_error_wrap (err, "remove container `%s`", c->name);
@@ -81,6 +83,17 @@ remove_project (state_t *st, const char *run_dir, rt_store_t *s, stack_error_t *
         }
       fprintf (stderr, " Container %s  Removed\n", st->containers[i].name);
     }
+  {
+    stack_error_t *e = NULL;
+    if (wiring_down (st, &e) < 0)
+      {
+        if (ret == 0)
+          *err = e;
+        else
+          stack_error_free (&e);
+        ret = -1;
+      }
+  }
   for (i = 0; i < st->n_volumes; i++)
     {
       stack_error_t *e = NULL;

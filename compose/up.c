@@ -67,7 +67,7 @@ prepare (supervisor_t *sv, const bool *selected, stack_error_t **err)
       if (plan_service (p->arena, p, svc, &c->image->config, &paths, &c->plan, err) < 0)
         return -1;
     }
-  return 0;
+  return wiring_check (sv, err);
 }
 
 /* A project whose supervisor is gone left its state: take it down first,
@@ -219,6 +219,12 @@ cmd_up (struct globals *g, int argc, char **argv)
     }
   if (ret < 0 || clean_stale (&sv, &err) < 0)
     goto out;
+  if (wiring_reserve_ports (&sv, &err) < 0)
+    {
+      /* nothing was created: not even the run directory stays */
+      run_dir_remove (sv.run_dir);
+      goto out;
+    }
   sv.st = xzalloc (sizeof *sv.st);
   sv.st->project = xstrdup (p->name);
   sv.st->project_dir = xstrdup (p->dir);
@@ -230,8 +236,10 @@ cmd_up (struct globals *g, int argc, char **argv)
 out:
   if (err)
     ret = report_failure (&err);
+  wiring_release_ports (&sv);
   for (i = 0; i < sv.n; i++)
     rt_image_free (sv.c[i].image);
+  free (sv.nets);
   free (sv.c);
   if (sv.lock_fd >= 0)
     close (sv.lock_fd);

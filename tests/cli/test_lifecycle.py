@@ -102,15 +102,21 @@ class Lifecycle(unittest.TestCase):
 
     def tearDown(self):
         # whatever the test did, take it down, then check nothing is left
-        self.stack("down", "-v", "-t", "0")
+        r = self.stack("down", "-v", "-t", "0")
         state = os.path.join(self.env["STACK_RUN"], self.project)
+        # looked at before the directory goes, which would take the state
+        # with it
+        state_left = os.path.exists(state)
         leftovers = cgroup_dirs(self.project)
+        chains = subprocess.run(["nft", "list", "table", "inet", "stack"], capture_output=True,
+                                text=True).stdout
         with open("/proc/self/mountinfo") as f:
             mounts = [l for l in f if self.dir in l]
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.assertFalse(state_left, r.stderr)
         self.assertEqual(leftovers, [])
         self.assertEqual(mounts, [])
-        self.assertFalse(os.path.exists(state))
+        self.assertNotIn("chain %s-" % self.project, chains)
 
     # ---- helpers ----
 
@@ -180,8 +186,9 @@ volumes:
 """)
         r = self.up()
         p = self.project
-        self.assertEqual(r.stderr, " Container %s-db-1  Started\n Container %s-once-1  Started\n"
-                         " Container %s-web-1  Started\n" % (p, p, p))
+        self.assertEqual(r.stderr, " Network %s_default  Created\n"
+                         " Container %s-db-1  Started\n Container %s-once-1  Started\n"
+                         " Container %s-web-1  Started\n" % (p, p, p, p))
         once = self.wait_exited("once")
         self.assertEqual((once["exit_code"], once["oom_killed"], once["pid"]), (0, False, None))
 
@@ -190,7 +197,8 @@ volumes:
         db = running["db"]
         self.assertEqual((db["container"], db["state"], db["health"], db["exit_code"],
                           db["restarts"], db["oom_killed"], db["ip"], db["ports"]),
-                         (p + "-db-1", "running", None, None, 0, False, None, []))
+                         (p + "-db-1", "running", None, None, 0, False, db["ip"], []))
+        self.assertRegex(db["ip"], r"^\d+\.\d+\.\d+\.\d+$")
         self.assertTrue(alive(db["pid"]))
         self.assertNotEqual(cgroup_dirs(p), [])
 
@@ -229,7 +237,8 @@ volumes:
         r = self.stack("down", "-t", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stderr, " Container %s-web-1  Removed\n Container %s-once-1  Removed\n"
-                         " Container %s-db-1  Removed\n" % (p, p, p))
+                         " Container %s-db-1  Removed\n Network %s_default  Removed\n"
+                         % (p, p, p, p))
         self.assertFalse(alive(pid))
         self.assertEqual(self.containers_dir(), [])
         self.assertEqual(cgroup_dirs(p), [])
@@ -241,7 +250,8 @@ volumes:
         self.assertEqual(r.returncode, 1)
         r = self.stack("down", "-v", "-t", "0")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stderr, " Container %s-db-1  Removed\n Volume %s_data  Removed\n" % (p, p))
+        self.assertEqual(r.stderr, " Container %s-db-1  Removed\n Network %s_default  Removed\n"
+                         " Volume %s_data  Removed\n" % (p, p, p))
         self.assertEqual(os.listdir(os.path.join(self.env["STACK_ROOT"], "volumes")), [])
 
     def test_down_after_supervisor_killed(self):
@@ -314,7 +324,7 @@ volumes:
         # b's own line and our progress lines interleave as they come
         self.assertEqual(sorted(r.stderr.splitlines()),
                          [" Container %s-a-1  Started" % p, " Container %s-b-1  Started" % p,
-                          "from b"])
+                          " Network %s_default  Created" % p, "from b"])
         exited = self.ps("-a")
         self.assertEqual((exited["a"]["state"], exited["a"]["exit_code"]), ("exited", 0))
         self.assertEqual((exited["b"]["state"], exited["b"]["exit_code"]), ("exited", 3))

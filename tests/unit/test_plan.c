@@ -894,6 +894,163 @@ test_unsupported (void **state)
               "hostname)");
 }
 
+/* ---- networking ---- */
+
+static const char *
+ports (arena_t *a, const svc_plan_t *p)
+{
+  strbuf_t b = { 0 };
+  char ip[16];
+  const char *out;
+  size_t i;
+
+  sb_puts (&b, "");
+  for (i = 0; i < p->n_ports; i++)
+    sb_printf (&b, "%s%s:%u-%u>%u/%s", i ? "; " : "",
+               net_addr_format (p->ports[i].host_ip, ip, sizeof ip), p->ports[i].host_lo,
+               p->ports[i].host_hi, p->ports[i].container_port,
+               p->ports[i].protocol == NET_UDP ? "udp" : "tcp");
+  out = arena_strdup (a, b.s);
+  sb_free (&b);
+  return out;
+}
+
+static void
+test_network_attachments_and_ports (void **state)
+{
+  pt_t pt;
+  char ip[16];
+  (void)state;
+
+  plan_ok (&pt,
+           "services:\n  web:\n    image: a\n"
+           "    ports: ['8080:80', '127.0.0.1:9000-9001:90-91/udp', '5000', '127.0.0.1::22',\n"
+           "            '7000-7010:70']\n"
+           "    networks:\n      front: {aliases: [w1, w2], ipv4_address: 10.5.0.9}\n"
+           "      default:\n"
+           "    extra_hosts: ['somehost:1.2.3.4', 'gw=host-gateway']\n"
+           "    links: ['db:database', db]\n"
+           "    dns: 10.0.0.53\n    dns_search: [example.com]\n    dns_opt: [ndots:2]\n"
+           "  db:\n    image: a\n"
+           "networks:\n  front:\n    ipam: {config: [{subnet: 10.5.0.0/24}]}\n",
+           &busybox);
+  assert_string_equal (ports (pt.a, &pt.plan),
+                       "0.0.0.0:8080-8080>80/tcp; 127.0.0.1:9000-9000>90/udp; "
+                       "127.0.0.1:9001-9001>91/udp; 0.0.0.0:0-0>5000/tcp; "
+                       "127.0.0.1:0-0>22/tcp; 0.0.0.0:7000-7010>70/tcp");
+  assert_string_equal (pt.plan.ports[0].where, "stack.yml:4:13: services.web.ports[0]");
+  /* in the order of the service's networks in the file */
+  assert_int_equal (pt.plan.n_attachments, 2);
+  assert_string_equal (pt.plan.attachments[0].network, "front");
+  assert_string_equal (join (pt.plan.attachments[0].aliases), "w1|w2");
+  assert_string_equal (net_addr_format (pt.plan.attachments[0].ipv4_address, ip, sizeof ip),
+                       "10.5.0.9");
+  assert_string_equal (pt.plan.attachments[1].network, "default");
+  assert_null (pt.plan.attachments[1].aliases);
+  assert_int_equal (pt.plan.attachments[1].ipv4_address, 0);
+  assert_int_equal (pt.plan.n_extra_hosts, 2);
+  assert_string_equal (pt.plan.extra_hosts[0].name, "gw");
+  assert_string_equal (pt.plan.extra_hosts[0].ip, "host-gateway");
+  assert_string_equal (pt.plan.extra_hosts[1].name, "somehost");
+  assert_string_equal (pt.plan.extra_hosts[1].ip, "1.2.3.4");
+  /* "db" alone adds no name: every service resolves already */
+  assert_int_equal (pt.plan.n_links, 1);
+  assert_string_equal (pt.plan.links[0].name, "database");
+  assert_string_equal (pt.plan.links[0].ip, "db");
+  assert_string_equal (join (pt.plan.dns), "10.0.0.53");
+  assert_string_equal (join (pt.plan.dns_search), "example.com");
+  assert_string_equal (join (pt.plan.dns_opt), "ndots:2");
+  pt_free (&pt);
+
+  /* host and none: Docker discards published ports */
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    network_mode: host\n    ports: ['80:80']\n",
+           &busybox);
+  assert_int_equal (pt.plan.n_ports, 0);
+  assert_int_equal (pt.plan.n_attachments, 0);
+  pt_free (&pt);
+}
+
+static void
+test_network_errors (void **state)
+{
+  plan_network_t *nets;
+  size_t n;
+  pt_t pt;
+  (void)state;
+
+  plan_error (&pt,
+              "services:\n  web:\n    image: a\n    network_mode: service:db\n"
+              "    ports: ['80:80']\n  db:\n    image: a\n",
+              &busybox,
+              "stack.yml:5:13: services.web.ports[0]: a service that shares the network of "
+              "`db` cannot publish ports; publish them on `db`");
+  plan_error (&pt, "services:\n  web:\n    image: a\n    ports: ['[::1]:80:80']\n", &busybox,
+              "stack.yml:4:13: services.web.ports[0].host_ip: `::1`: IPv6 host addresses are "
+              "not supported yet; publish on an IPv4 address such as 127.0.0.1");
+  plan_error (&pt,
+              "services:\n  web:\n    image: a\n    ports:\n      - {target: 80, protocol: sctp}\n",
+              &busybox,
+              "stack.yml:5:9: services.web.ports[0].protocol: `sctp` is not supported; use tcp "
+              "or udp");
+  plan_error (&pt,
+              "services:\n  web:\n    image: a\n    networks:\n      n: {ipv4_address: 10.0.0.5}\n"
+              "networks:\n  n: {}\n",
+              &busybox,
+              "stack.yml:5:25: services.web.networks.n.ipv4_address: a fixed address needs the "
+              "network's subnet: give `networks.n.ipam.config[0].subnet`");
+  plan_error (&pt,
+              "services:\n  web:\n    image: a\n    networks:\n      n: {ipv4_address: 10.0.1.5}\n"
+              "networks:\n  n:\n    ipam: {config: [{subnet: 10.0.0.0/24}]}\n",
+              &busybox,
+              "stack.yml:5:25: services.web.networks.n.ipv4_address: `10.0.1.5` is not a free "
+              "host address of the subnet `10.0.0.0/24` (the first one is the gateway's)");
+  plan_error (&pt,
+              "services:\n  web:\n    image: a\n    networks:\n      n: {ipv4_address: 10.0.0.1}\n"
+              "networks:\n  n:\n    ipam: {config: [{subnet: 10.0.0.0/24}]}\n",
+              &busybox,
+              "stack.yml:5:25: services.web.networks.n.ipv4_address: `10.0.0.1` is not a free "
+              "host address of the subnet `10.0.0.0/24` (the first one is the gateway's)");
+
+  /* the project's networks: only those used, bridge driver only */
+  assert_int_equal (th_load (&pt.t, "services:\n  web:\n    image: a\n    networks: [b]\n"
+                                    "networks:\n  a: {}\n  b:\n    internal: true\n"
+                                    "    ipam: {config: [{subnet: 10.9.0.0/16, gateway: "
+                                    "10.9.3.4}]}\n"),
+                    0);
+  pt.a = arena_new ();
+  assert_int_equal (plan_networks (pt.a, pt.t.p, &nets, &n, &pt.err), 0);
+  assert_int_equal (n, 1);
+  assert_string_equal (nets[0].key, "b");
+  assert_string_equal (nets[0].name, "test_b");
+  assert_true (nets[0].internal);
+  assert_false (nets[0].external);
+  assert_int_equal (nets[0].subnet.addr, 0x0a090000);
+  assert_int_equal (nets[0].subnet.len, 16);
+  assert_int_equal (nets[0].gateway, 0x0a090304);
+  pt_free (&pt);
+
+  assert_int_equal (th_load (&pt.t, "services:\n  web:\n    image: a\n    networks: [b]\n"
+                                    "networks:\n  b:\n    driver: overlay\n"),
+                    0);
+  pt.a = arena_new ();
+  assert_int_equal (plan_networks (pt.a, pt.t.p, &nets, &n, &pt.err), -1);
+  assert_string_equal (pt.err->msg, "stack.yml:7:13: networks.b.driver: the `overlay` driver is "
+                                    "not supported: stack makes bridge networks on this "
+                                    "machine; remove `driver`");
+  pt_free (&pt);
+
+  assert_int_equal (th_load (&pt.t, "services:\n  web:\n    image: a\n    networks: [b]\n"
+                                    "networks:\n  b:\n    ipam: {config: [{subnet: 10.9.0.0/24, "
+                                    "gateway: 10.9.1.1}]}\n"),
+                    0);
+  pt.a = arena_new ();
+  assert_int_equal (plan_networks (pt.a, pt.t.p, &nets, &n, &pt.err), -1);
+  assert_string_equal (pt.err->msg, "stack.yml:7:52: networks.b.ipam.config[0].gateway: "
+                                    "`10.9.1.1` is not a host address of the subnet "
+                                    "`10.9.0.0/24`");
+  pt_free (&pt);
+}
+
 int
 main (void)
 {
@@ -919,6 +1076,8 @@ main (void)
     cmocka_unit_test (test_mount_errors),
     cmocka_unit_test (test_image_volumes_and_secrets),
     cmocka_unit_test (test_unsupported),
+    cmocka_unit_test (test_network_attachments_and_ports),
+    cmocka_unit_test (test_network_errors),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
