@@ -31,15 +31,12 @@ plan_fail (plan_ctx_t *c, const node_t *at, const char *path, const char *fmt, .
   va_start (ap, fmt);
   msg = xvasprintf (fmt, ap);
   va_end (ap);
-  /* status 0 first: stack_error_make would append strerror (EINVAL),
-     which says nothing to someone fixing a stack file */
+  /* no strerror (EINVAL) tail: it says nothing to someone fixing a stack
+     file */
   if (at && at->mark.src)
-    stack_error_make (c->err, 0, "%s:%u:%u: %s: %s", at->mark.src->path, at->mark.line,
-                      at->mark.col, path, msg);
-  else
-    stack_error_make (c->err, 0, "%s: %s", path, msg);
-  (*c->err)->status = EINVAL;
-  return -1;
+    return stack_error_set (c->err, EINVAL, "%s:%u:%u: %s: %s", at->mark.src->path, at->mark.line,
+                            at->mark.col, path, msg);
+  return stack_error_set (c->err, EINVAL, "%s: %s", path, msg);
 }
 
 const char *

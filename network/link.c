@@ -128,9 +128,7 @@ nl_fail (stack_error_t **err, int nle, const char *fmt, ...)
   va_start (ap, fmt);
   what = xvasprintf (fmt, ap);
   va_end (ap);
-  stack_error_make (err, 0, "%s: %s", what, nl_geterror (nle));
-  (*err)->status = nle_errno (nle);
-  return -1;
+  return stack_error_set (err, nle_errno (nle), "%s: %s", what, nl_geterror (nle));
 }
 
 /* ---- small pieces ---- */

@@ -55,12 +55,9 @@ net_lock (stack_error_t **err)
       if (errno != EADDRINUSE)
         return stack_error_make (err, errno, "network lock: bind `@%s`", LOCK_NAME);
       if (now_ms () >= deadline)
-        {
-          stack_error_make (err, 0, "another stack is changing the network: timed out after %d s",
-                            LOCK_TIMEOUT_S);
-          (*err)->status = ETIMEDOUT;
-          return -1;
-        }
+        return stack_error_set (err, ETIMEDOUT,
+                                "another stack is changing the network: timed out after %d s",
+                                LOCK_TIMEOUT_S);
       usleep (LOCK_RETRY_MS * 1000);
     }
 }

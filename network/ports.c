@@ -132,18 +132,16 @@ in_use_error (uint32_t host_ip, uint16_t port, enum net_protocol protocol, stack
 
   net_addr_format (host_ip, ip, sizeof ip);
   inode = socket_inode (host_ip, port, protocol);
-  if (inode != 0 && socket_owner (inode, &pid, comm, sizeof comm))
-    stack_error_make (err, 0,
-                      "%s:%u/%s is already in use by pid %d (%s); stop it or publish another host "
-                      "port",
-                      ip, (unsigned)port, proto_name (protocol), (int)pid, comm);
-  else
-    stack_error_make (err, 0,
-                      "%s:%u/%s is already in use; stop what holds it or publish another host port",
-                      ip, (unsigned)port, proto_name (protocol));
   /* the message says it all: no ": Address already in use" tail */
-  (*err)->status = EADDRINUSE;
-  return -1;
+  if (inode != 0 && socket_owner (inode, &pid, comm, sizeof comm))
+    return stack_error_set (err, EADDRINUSE,
+                            "%s:%u/%s is already in use by pid %d (%s); stop it or publish "
+                            "another host port",
+                            ip, (unsigned)port, proto_name (protocol), (int)pid, comm);
+  return stack_error_set (err, EADDRINUSE,
+                          "%s:%u/%s is already in use; stop what holds it or publish another "
+                          "host port",
+                          ip, (unsigned)port, proto_name (protocol));
 }
 
 /* One socket bound to host_ip:port; -errno on failure (taken before the
@@ -220,10 +218,8 @@ net_port_reserve (uint32_t host_ip, uint16_t port_lo, uint16_t port_hi, enum net
     }
   if (port_lo == port_hi)
     return in_use_error (host_ip, port_lo, protocol, err);
-  stack_error_make (err, 0,
-                    "every port of %s:%u-%u/%s is already in use; stop what holds one or publish "
-                    "another range",
-                    ip, (unsigned)port_lo, (unsigned)port_hi, proto_name (protocol));
-  (*err)->status = EADDRINUSE;
-  return -1;
+  return stack_error_set (err, EADDRINUSE,
+                          "every port of %s:%u-%u/%s is already in use; stop what holds one or "
+                          "publish another range",
+                          ip, (unsigned)port_lo, (unsigned)port_hi, proto_name (protocol));
 }

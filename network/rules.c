@@ -239,9 +239,7 @@ nft_fail (struct nft_ctx *nft, stack_error_t **err, const char *what)
   if (msg == NULL || *msg == '\0')
     msg = "nft failed";
   len = strcspn (msg, "\n");
-  stack_error_make (err, 0, "%s: %.*s", what, (int)len, msg);
-  (*err)->status = EIO;
-  return -1;
+  return stack_error_set (err, EIO, "%s: %.*s", what, (int)len, msg);
 }
 
 static int

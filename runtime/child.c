@@ -126,17 +126,10 @@ int
 rt_sync_fail (ssize_t n, const rt_sync_msg_t *m, const char *what, stack_error_t **err)
 {
   if (n > 0 && m->type == RT_MSG_ERROR)
-    {
-      stack_error_make (err, 0, "%s", m->text);
-      (*err)->status = m->status;
-      return -1;
-    }
+    return stack_error_set (err, m->status, "%s", m->text);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-    {
-      stack_error_make (err, 0, "container setup did not answer within %d s", RT_SETUP_TIMEOUT_S);
-      (*err)->status = ETIMEDOUT;
-      return -1;
-    }
+    return stack_error_set (err, ETIMEDOUT, "container setup did not answer within %d s",
+                            RT_SETUP_TIMEOUT_S);
   if (n == 0)
     return stack_error_make (err, 0, "%s exited without a word", what);
   return stack_error_make (err, n < 0 ? errno : EPROTO, "read from %s", what);

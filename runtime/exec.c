@@ -53,9 +53,7 @@ static const struct
 static int
 not_running (stack_error_t **err)
 {
-  stack_error_make (err, 0, "container is not running");
-  (*err)->status = ESRCH;
-  return -1;
+  return stack_error_set (err, ESRCH, "container is not running");
 }
 
 /* Join the target's namespaces: all at once through its pidfd (Linux

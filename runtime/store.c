@@ -35,24 +35,6 @@ struct rt_store
   int lock_fd;
 };
 
-static int store_error (stack_error_t **err, int status, const char *fmt, ...) PRINTF_LIKE (3, 4);
-
-/* An error whose status is set but whose message does not end in
-   strerror: "invalid reference ...", not "...: Invalid argument". */
-static int
-store_error (stack_error_t **err, int status, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  msg = xvasprintf (fmt, ap);
-  va_end (ap);
-  stack_error_make (err, 0, "%s", msg);
-  (*err)->status = status;
-  return -1;
-}
-
 /* ---- references: Docker's grammar (distribution/reference) ---- */
 
 struct ref
@@ -176,10 +158,10 @@ ref_parse (const char *ref, struct ref *out, stack_error_t **err)
     {
       *at = '\0';
       if (!digest_valid (at + 1))
-        return store_error (err, EINVAL,
-                            "invalid reference `%s`: a digest is sha256: and 64 "
-                            "hex digits",
-                            ref);
+        return stack_error_set (err, EINVAL,
+                                "invalid reference `%s`: a digest is sha256: and 64 "
+                                "hex digits",
+                                ref);
     }
   slash = strrchr (s, '/');
   colon = strrchr (slash ? slash : s, ':');
@@ -188,10 +170,10 @@ ref_parse (const char *ref, struct ref *out, stack_error_t **err)
       *colon = '\0';
       tag = colon + 1;
       if (!tag_valid (tag))
-        return store_error (err, EINVAL,
-                            "invalid reference `%s`: a tag is 1 to 128 of a-z, A-Z, 0-9, `_`, "
-                            "`.`, `-`, not starting with `.` or `-`",
-                            ref);
+        return stack_error_set (err, EINVAL,
+                                "invalid reference `%s`: a tag is 1 to 128 of a-z, A-Z, 0-9, `_`, "
+                                "`.`, `-`, not starting with `.` or `-`",
+                                ref);
     }
   path = s;
   slash = strchr (s, '/');
@@ -220,11 +202,11 @@ ref_parse (const char *ref, struct ref *out, stack_error_t **err)
       p += n + 1;
     }
   if (why)
-    return store_error (err, EINVAL, "invalid reference `%s`: %s", ref, why);
+    return stack_error_set (err, EINVAL, "invalid reference `%s`: %s", ref, why);
   len = (domain ? strlen (domain) + 1 : 0) + strlen (path);
   if (len > 255)
-    return store_error (err, EINVAL,
-                        "invalid reference `%s`: a repository name is at most 255 characters", ref);
+    return stack_error_set (
+        err, EINVAL, "invalid reference `%s`: a repository name is at most 255 characters", ref);
 
   if (domain && (strcmp (domain, "docker.io") == 0 || strcmp (domain, "index.docker.io") == 0))
     domain = NULL;
@@ -310,10 +292,11 @@ read_json_blob (rt_store_t *s, const char *digest, json_t **out, stack_error_t *
     return -1;
   rt_sha256_digest (data, len, actual);
   if (strcmp (actual, digest) != 0)
-    return store_error (err, EIO, "blob `%s` is corrupt: its content hashes to %s", path, actual);
+    return stack_error_set (err, EIO, "blob `%s` is corrupt: its content hashes to %s", path,
+                            actual);
   *out = json_loadb (data, len, 0, &jerr);
   if (*out == NULL)
-    return store_error (err, EIO, "blob `%s`: %s", path, jerr.text);
+    return stack_error_set (err, EIO, "blob `%s`: %s", path, jerr.text);
   return 0;
 }
 
@@ -363,15 +346,15 @@ load_images (rt_store_t *s, json_t **out, stack_error_t **err)
     }
   *out = json_load_file (s->images_path, JSON_REJECT_DUPLICATES, &jerr);
   if (*out == NULL)
-    return store_error (err, EIO, "`%s`:%d: %s", s->images_path, jerr.line, jerr.text);
+    return stack_error_set (err, EIO, "`%s`:%d: %s", s->images_path, jerr.line, jerr.text);
   if (!json_is_object (*out))
     {
       json_decref (steal_pointer (out));
-      return store_error (err, EIO, "`%s`: not a JSON object", s->images_path);
+      return stack_error_set (err, EIO, "`%s`: not a JSON object", s->images_path);
     }
   json_object_foreach (*out, name, e) if (!entry_valid (e))
   {
-    store_error (err, EIO, "`%s`: the entry `%s` is damaged", s->images_path, name);
+    stack_error_set (err, EIO, "`%s`: the entry `%s` is damaged", s->images_path, name);
     json_decref (steal_pointer (out));
     return -1;
   }
@@ -589,7 +572,7 @@ resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names
           {
             ref_free (&r);
             stack_error_free (&ref_err);
-            return store_error (err, EINVAL, "image id prefix `%s` is ambiguous", ref);
+            return stack_error_set (err, EINVAL, "image id prefix `%s` is ambiguous", ref);
           }
         found_id = id;
         if (found == NULL || strcmp (name, found) < 0)
@@ -613,7 +596,7 @@ resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names
       *err = steal_pointer (&ref_err);
       return -1;
     }
-  return store_error (err, ENOENT, "image `%s` not found", ref);
+  return stack_error_set (err, ENOENT, "image `%s` not found", ref);
 }
 
 int
@@ -863,8 +846,8 @@ rt_image_remove (rt_store_t *s, const char *ref, stack_error_t **err)
   if (n > 1)
     {
       /* an id names the image, not one of its names: say which to remove */
-      store_error (err, EBUSY, "image `%.12s` has %zu names: remove them by name",
-                   json_string_value (json_object_get (gone, "id")) + 7, n);
+      stack_error_set (err, EBUSY, "image `%.12s` has %zu names: remove them by name",
+                       json_string_value (json_object_get (gone, "id")) + 7, n);
       goto out;
     }
   /* its last name: a container using it keeps it */
@@ -874,10 +857,10 @@ rt_image_remove (rt_store_t *s, const char *ref, stack_error_t **err)
           = image_holder (s, json_string_value (json_object_get (gone, "id")));
       if (holder)
         {
-          store_error (err, EBUSY,
-                       "image `%s` is used by container `%s`: remove the container first "
-                       "(`stack down`)",
-                       name, holder);
+          stack_error_set (err, EBUSY,
+                           "image `%s` is used by container `%s`: remove the container first "
+                           "(`stack down`)",
+                           name, holder);
           goto out;
         }
     }
@@ -1017,10 +1000,10 @@ rt_image_import (rt_store_t *s, const char *tar_path, const char *name, rt_image
   if (r.digest)
     {
       ref_free (&r);
-      return store_error (err, EINVAL,
-                          "invalid reference `%s`: an imported image is named "
-                          "NAME[:TAG], without a digest",
-                          name);
+      return stack_error_set (err, EINVAL,
+                              "invalid reference `%s`: an imported image is named "
+                              "NAME[:TAG], without a digest",
+                              name);
     }
   fd = open (tar_path, O_RDONLY | O_CLOEXEC);
   ret = fd < 0 || fstat (fd, &st) < 0 ? errno : S_ISDIR (st.st_mode) ? EISDIR : 0;

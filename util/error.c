@@ -5,23 +5,43 @@
 
 #include "util.h"
 
-int
-stack_error_make (stack_error_t **err, int status, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
+static int error_set (stack_error_t **err, int status, bool with_strerror, const char *fmt,
+                      va_list ap) PRINTF_LIKE (4, 0);
 
-  va_start (ap, fmt);
-  msg = xvasprintf (fmt, ap);
-  va_end (ap);
+static int
+error_set (stack_error_t **err, int status, bool with_strerror, const char *fmt, va_list ap)
+{
+  cleanup_free char *msg = xvasprintf (fmt, ap);
 
   stack_error_free (err);
   *err = xzalloc (sizeof **err);
   (*err)->status = status;
-  if (status != 0)
+  if (status != 0 && with_strerror)
     (*err)->msg = xasprintf ("%s: %s", msg, strerror (status));
   else
     (*err)->msg = steal_pointer (&msg);
+  return -1;
+}
+
+int
+stack_error_make (stack_error_t **err, int status, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  error_set (err, status, true, fmt, ap);
+  va_end (ap);
+  return -1;
+}
+
+int
+stack_error_set (stack_error_t **err, int status, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  error_set (err, status, false, fmt, ap);
+  va_end (ap);
   return -1;
 }
 

@@ -23,6 +23,9 @@ typedef struct stack_error
 /* Set *err (freeing any previous one); appends strerror(status) when status != 0.
    Always returns -1 so call sites can `return stack_error_make (...)`. */
 int stack_error_make (stack_error_t **err, int status, const char *fmt, ...) PRINTF_LIKE (3, 4);
+/* The same, but the message is whole as given: status is set for callers
+   to test (EEXIST, ETIMEDOUT, ...), no strerror appended. Returns -1. */
+int stack_error_set (stack_error_t **err, int status, const char *fmt, ...) PRINTF_LIKE (3, 4);
 /* Prefix context: "CONTEXT: previous message". Returns -1. */
 int stack_error_wrap (stack_error_t **err, const char *fmt, ...) PRINTF_LIKE (2, 3);
 void stack_error_free (stack_error_t **err);
