@@ -59,9 +59,7 @@ network_ipam (arena_t *a, const node_t *net, const char *path, plan_network_t *o
       if (out->subnet.len == 0)
         return fail_at (a, err, n, path_key (a, ppath, "gateway"),
                         "a gateway needs a `subnet` beside it");
-      if (!net_addr_parse (s, &out->gateway) || !net_prefix_contains (out->subnet, out->gateway)
-          || out->gateway == out->subnet.addr
-          || out->gateway == (out->subnet.addr | ~(~(uint32_t)0 << (32 - out->subnet.len))))
+      if (!net_addr_parse (s, &out->gateway) || !net_prefix_host (out->subnet, out->gateway))
         return fail_at (a, err, n, path_key (a, ppath, "gateway"),
                         arena_printf (a, "`%s` is not a host address of the subnet `%s`", s,
                                       node_text (a, out->subnet_node)));
@@ -162,10 +160,7 @@ plan_attachments (plan_ctx_t *c)
                               "`networks.%s.ipam.config[0].subnet`",
                               key);
           if (!net_addr_parse (s, &pa->ipv4_address)
-              || !net_prefix_contains (net.subnet, pa->ipv4_address)
-              || pa->ipv4_address == net.subnet.addr
-              || pa->ipv4_address
-                     == (net.subnet.addr | ~(~(uint32_t)0 << (32 - net.subnet.len)))
+              || !net_prefix_host (net.subnet, pa->ipv4_address)
               || pa->ipv4_address == (net.gateway ? net.gateway : net_gateway (net.subnet)))
             return plan_fail (c, addr, path_key (c->a, path, "ipv4_address"),
                               "`%s` is not a free host address of the subnet `%s` (the first "
@@ -232,8 +227,8 @@ plan_ports (plan_ctx_t *c)
       plan_port_t *pp = &v[n++];
       long long t = 0;
 
-      pp->where = p->mark.src ? arena_printf (c->a, "%s:%u:%u: %s", p->mark.src->path,
-                                              p->mark.line, p->mark.col, path)
+      pp->where = p->mark.src ? arena_printf (c->a, "%s:%u:%u: %s", p->mark.src->path, p->mark.line,
+                                              p->mark.col, path)
                               : path;
       if (ip && *ip && !net_addr_parse (ip, &pp->host_ip))
         return plan_fail (c, p, path_key (c->a, path, "host_ip"),

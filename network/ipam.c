@@ -119,6 +119,12 @@ net_pick_subnet (const net_prefix_t *taken, size_t n_taken, net_prefix_t *out)
   return false;
 }
 
+bool
+net_prefix_host (net_prefix_t p, uint32_t addr)
+{
+  return net_prefix_contains (p, addr) && addr != p.addr && addr != (p.addr | ~mask_of (p.len));
+}
+
 uint32_t
 net_gateway (net_prefix_t subnet)
 {

@@ -37,6 +37,8 @@ const char *net_addr_format (uint32_t addr, char *buf, size_t size);
 bool net_addr_parse (const char *s, uint32_t *addr);
 
 bool net_prefix_contains (net_prefix_t p, uint32_t addr);
+/* addr is in p and is neither its network nor its broadcast address. */
+bool net_prefix_host (net_prefix_t p, uint32_t addr);
 bool net_prefix_overlaps (net_prefix_t a, net_prefix_t b);
 
 /* The first /24 of our private pools (172.18.0.0/16 to 172.31.0.0/16,

@@ -53,6 +53,12 @@ test_overlaps (void **state)
   assert_false (net_prefix_overlaps (P ("172.18.0.0/24"), P ("172.18.1.0/24")));
   assert_true (net_prefix_contains (P ("172.18.0.0/24"), 0xac1200ff));
   assert_false (net_prefix_contains (P ("172.18.0.0/24"), 0xac120100));
+  /* a host address: inside, neither the network nor the broadcast address */
+  assert_true (net_prefix_host (P ("172.18.0.0/24"), 0xac120001));
+  assert_true (net_prefix_host (P ("172.18.0.0/24"), 0xac1200fe));
+  assert_false (net_prefix_host (P ("172.18.0.0/24"), 0xac120000));
+  assert_false (net_prefix_host (P ("172.18.0.0/24"), 0xac1200ff));
+  assert_false (net_prefix_host (P ("172.18.0.0/24"), 0xac120101));
 }
 
 static void
