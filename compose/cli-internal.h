@@ -56,5 +56,16 @@ int cmd_down (struct globals *g, int argc, char **argv);
 int cmd_ps (struct globals *g, int argc, char **argv);
 int cmd_exec (struct globals *g, int argc, char **argv);
 int cmd_port (struct globals *g, int argc, char **argv);
+/* ctl.c: commands the supervisor carries out */
+int cmd_start (struct globals *g, int argc, char **argv);
+int cmd_stop (struct globals *g, int argc, char **argv);
+int cmd_restart (struct globals *g, int argc, char **argv);
+int cmd_kill (struct globals *g, int argc, char **argv);
+int cmd_events (struct globals *g, int argc, char **argv);
+/* logs.c */
+int cmd_logs (struct globals *g, int argc, char **argv);
+/* stats.c: figures read from the containers' cgroups and /proc */
+int cmd_top (struct globals *g, int argc, char **argv);
+int cmd_stats (struct globals *g, int argc, char **argv);
 
 #endif

@@ -519,10 +519,30 @@ static const struct command commands[] = {
   { "config", cmd_config, "config [--format yaml|json] [--services] [--volumes] [-q]",
     "print the resolved stack file (interpolated, merged, defaults filled in), or just validate it",
     false },
-  { "up", cmd_up, "up [-d] [--wait] [SERVICE...]",
-    "create and start the services (and what they depend on), in dependency order", true },
-  { "down", cmd_down, "down [-v] [-t SECONDS]",
+  { "up", cmd_up,
+    "up [-d] [--wait] [--wait-timeout S] [--abort-on-container-exit] [--exit-code-from SERVICE] "
+    "[--remove-orphans] [SERVICE...]",
+    "create and start the services (and what they depend on), in dependency order; on a running "
+    "project, start what is missing and recreate what changed",
+    true },
+  { "down", cmd_down, "down [-v] [-t SECONDS] [--remove-orphans]",
     "stop and remove the containers; -v also the named volumes", false },
+  { "start", cmd_start, "start [SERVICE...]", "start services' stopped containers", false },
+  { "stop", cmd_stop, "stop [-t SECONDS] [SERVICE...]",
+    "stop services' containers (stop signal, then SIGKILL after the grace period)", false },
+  { "restart", cmd_restart, "restart [-t SECONDS] [SERVICE...]", "stop, then start services' containers",
+    false },
+  { "kill", cmd_kill, "kill [-s SIGNAL] [SERVICE...]",
+    "send a signal (default SIGKILL) to services' containers", false },
+  { "logs", cmd_logs,
+    "logs [-f] [--tail N] [-t] [--since TIME] [--until TIME] [--no-prefix] [--no-color] "
+    "[SERVICE...]",
+    "show the containers' output, oldest first; -f follows it", false },
+  { "top", cmd_top, "top [SERVICE...]", "show the processes running in each container", false },
+  { "stats", cmd_stats, "stats [--no-stream] [--format table|json] [SERVICE...]",
+    "show each container's CPU, memory and process figures, live", false },
+  { "events", cmd_events, "events [--json] [SERVICE...]",
+    "print the project's container events as JSON lines, as they happen", false },
   { "ps", cmd_ps, "ps [-a] [--format table|json] [-q] [SERVICE...]",
     "list the containers (-a: also those that exited)", false },
   { "exec", cmd_exec, "exec [-T] [-u USER] [-w DIR] [-e K=V]... SERVICE COMMAND [ARG...]",
@@ -540,7 +560,7 @@ static const struct command commands[] = {
 
 /* Commands of the contract that later versions bring. */
 static const char *const planned[] = {
-  "logs", "start", "stop", "restart", "kill", "pull", "top", "stats", "events",
+  "pull",
 };
 
 static const struct command *

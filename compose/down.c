@@ -19,46 +19,23 @@
 static int
 ask_supervisor (const char *run_dir, long timeout, stack_error_t **err)
 {
-  cleanup_close int fd = -1;
-  cleanup_free char *req = NULL;
-  char buf[4096];
-  size_t len = 0;
-  json_t *reply;
+  json_t *req = json_pack ("{ss}", "command", "down");
   int ret;
 
-  if ((fd = control_connect (run_dir, err)) < 0)
-    {
-      stack_error_free (err);
-      return 1;
-    }
   if (timeout >= 0)
-    req = xasprintf ("{\"command\":\"down\",\"timeout\":%ld}\n", timeout);
-  else
-    req = xstrdup ("{\"command\":\"down\"}\n");
-  if (send (fd, req, strlen (req), MSG_NOSIGNAL) < 0)
-    return 1;
-  /* the answer comes once everything is stopped and removed */
-  while (len < sizeof buf - 1)
+    json_object_set_new (req, "timeout", json_integer (timeout));
+  /* the answer comes once everything is stopped and removed; when it
+     dies on the way, the state file has the rest */
+  ret = control_call (run_dir, req, NULL, NULL, err);
+  json_decref (req);
+  if (ret < 0)
     {
-      ssize_t n = read (fd, buf + len, sizeof buf - 1 - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      len += (size_t)n;
-      if (memchr (buf, '\n', len))
-        break;
+      stack_error_t *e = *err;
+      *err = NULL;
+      ret = stack_error_make (err, 0, "the supervisor could not take the project down: %s",
+                              e->msg);
+      stack_error_free (&e);
     }
-  buf[len] = '\0';
-  if (len == 0)
-    return 1; /* it died on the way: the state file has the rest */
-  reply = json_loads (buf, JSON_DISABLE_EOF_CHECK, NULL);
-  if (json_is_true (json_object_get (reply, "ok")))
-    ret = 0;
-  else
-    ret = stack_error_make (err, 0, "the supervisor could not take the project down: %s",
-                            json_string_value (json_object_get (reply, "error")) ?: buf);
-  json_decref (reply);
   return ret;
 }
 
@@ -106,6 +83,7 @@ cmd_down (struct globals *g, int argc, char **argv)
   static const struct option opts[] = {
     { "volumes", no_argument, NULL, 'v' },
     { "timeout", required_argument, NULL, 't' },
+    { "remove-orphans", no_argument, NULL, 'O' },
     { "help", no_argument, NULL, 'h' },
     { 0 },
   };
@@ -134,6 +112,9 @@ cmd_down (struct globals *g, int argc, char **argv)
         timeout = strtol (optarg, &end, 10);
         if (errno || *end || end == optarg || timeout < 0 || timeout > 86400)
           return usage_error ("down", "down: -t `%s`: seconds, 0 to 86400", optarg);
+        break;
+      case 'O':
+        /* every container of the project goes, the file's or not */
         break;
       case 'h':
         return cli_help ("down");

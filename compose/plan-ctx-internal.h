@@ -38,6 +38,8 @@ int plan_limits (plan_ctx_t *c);
 int plan_security (plan_ctx_t *c);
 /* plan-mounts.c: spec.mounts, read_only root, out->volumes. */
 int plan_mounts (plan_ctx_t *c);
+/* plan-run.c: restart, healthcheck, depends_on, logging, config_hash. */
+int plan_run (plan_ctx_t *c);
 /* plan-network.c: attachments, ports, extra_hosts, links, dns*. */
 int plan_network (plan_ctx_t *c);
 

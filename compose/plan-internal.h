@@ -86,6 +86,44 @@ typedef struct plan_host
   const char *name, *ip;
 } plan_host_t;
 
+/* When a container whose PID 1 exited is started again (Docker's
+   restart policies). */
+enum plan_restart
+{
+  PLAN_RESTART_NO,
+  PLAN_RESTART_ALWAYS,
+  PLAN_RESTART_ON_FAILURE, /* a non-zero exit code; max_restarts 0: no limit */
+  PLAN_RESTART_UNLESS_STOPPED,
+};
+
+/* A healthcheck, with Docker's defaults filled in. */
+typedef struct plan_health
+{
+  const char *const *argv; /* CMD: the program and its arguments; CMD-SHELL and
+                              strings: {"/bin/sh", "-c", CMD}; NULL: no check */
+  int64_t interval_ns;       /* 30 s */
+  int64_t timeout_ns;        /* 30 s */
+  int64_t start_period_ns;   /* 0 */
+  int64_t start_interval_ns; /* 5 s: the interval during start_period */
+  unsigned retries;          /* 3 */
+} plan_health_t;
+
+enum plan_condition
+{
+  PLAN_DEP_STARTED,   /* service_started */
+  PLAN_DEP_HEALTHY,   /* service_healthy */
+  PLAN_DEP_COMPLETED, /* service_completed_successfully */
+};
+
+/* One depends_on entry. */
+typedef struct plan_dep
+{
+  const char *service;
+  enum plan_condition condition;
+  bool required; /* false: a missing or failed dependency is only a warning */
+  bool restart;  /* restarted when the dependency is restarted by a command */
+} plan_dep_t;
+
 typedef struct svc_plan
 {
   /* Every pointer inside points into the arena given to plan_service. */
@@ -94,6 +132,19 @@ typedef struct svc_plan
   int stop_signal;       /* service's stop_signal, else the image's StopSignal, else SIGTERM */
   int64_t stop_grace_ns; /* stop_grace_period, default 10 s */
   bool stdin_open;       /* stdin_open: true */
+
+  /* the supervisor's part (plan-run.c) */
+  enum plan_restart restart;
+  unsigned max_restarts; /* on-failure:N; 0: no limit */
+  plan_health_t health;
+  const plan_dep_t *deps; /* depends_on, in the file's order */
+  size_t n_deps;
+  bool log_none;          /* logging.driver: none: output is not kept */
+  uint64_t log_max_size;  /* logging.options.max-size, default 10 MiB */
+  unsigned log_max_files; /* logging.options.max-file, default 3 */
+  const char *config_hash; /* sha256 of the service's model and image id: a
+                              running container whose hash differs is recreated
+                              by `up` */
 
   enum plan_ns net, ipc, pid;
   const char *net_service, *ipc_service, *pid_service; /* for PLAN_NS_SERVICE */
@@ -141,6 +192,12 @@ typedef struct svc_plan
    - hostname (default: the container id, cut to 63 characters — Docker
      uses its hex id, which means nothing to a user), domainname, init, tty.
    - stdio: spec's fds are -1; the lifecycle sets them.
+   - run (plan-run.c): restart (or deploy.restart_policy: condition any →
+     always, on-failure with max_attempts → on-failure:N, none → no);
+     healthcheck (disable/NONE: none; the image's when the service has
+     none); depends_on; logging (json-file and local kept, none keeps
+     nothing, other drivers warned about and written as json-file);
+     config_hash.
    - network (plan-network.c): the networks it joins (aliases, a fixed
      ipv4_address inside the file's subnet), published ports (IPv4, tcp
      or udp; discarded with network_mode host or none as Docker does,

@@ -467,7 +467,7 @@ plan_service (arena_t *a, const compose_project_t *p, const compose_service_t *s
     return -1;
   plan_env (&c);
   if (plan_stop (&c) < 0 || plan_limits (&c) < 0 || plan_security (&c) < 0 || plan_mounts (&c) < 0
-      || plan_network (&c) < 0)
+      || plan_network (&c) < 0 || plan_run (&c) < 0)
     return -1;
   return 0;
 }

@@ -32,7 +32,14 @@ status_text (const st_container_t *c)
     {
     case ST_RUNNING:
       d = human_duration (now - c->started_at / 1000000000);
+      if (c->health != ST_HEALTH_NONE)
+        return xasprintf ("Up %s (%s)", d,
+                          c->health == ST_HEALTH_STARTING ? "health: starting"
+                                                          : st_health_name (c->health));
       return xasprintf ("Up %s", d);
+    case ST_RESTARTING:
+      d = human_duration (now - c->finished_at / 1000000000);
+      return xasprintf ("Restarting (%d) %s ago", c->exit_code, d);
     case ST_EXITED:
       if (lost)
         return xstrdup ("Exited (unknown): its supervisor is gone");
@@ -79,11 +86,13 @@ container_json (const st_container_t *c)
   bool lost;
   enum st_state s = current_state (c, &lost);
   bool up = s == ST_RUNNING;
+  const char *health = up ? st_health_name (c->health) : NULL;
 
   return json_pack ("{ss ss ss ss ss so so si sb so so so ss}", "service", c->service, "container",
                     c->name, "name", c->name, "image", c->image, "state", st_state_name (s),
-                    "health", json_null (), "exit_code",
-                    s == ST_EXITED && !lost ? json_integer (c->exit_code) : json_null (),
+                    "health", health ? json_string (health) : json_null (), "exit_code",
+                    (s == ST_EXITED || s == ST_RESTARTING) && !lost ? json_integer (c->exit_code)
+                                                                   : json_null (),
                     "restarts", (int)c->restarts, "oom_killed", c->oom_killed, "pid",
                     up ? json_integer (c->pid) : json_null (), "ip", up ? ip_of (c) : json_null (),
                     "ports", up && c->ports ? json_copy (c->ports) : json_array (), "status",
@@ -96,7 +105,7 @@ wanted (const st_container_t *c, bool all, char **services, int n)
   bool lost;
   int i;
 
-  if (!all && current_state (c, &lost) != ST_RUNNING)
+  if (!all && current_state (c, &lost) != ST_RUNNING && c->state != ST_RESTARTING)
     return false;
   if (n == 0)
     return true;

@@ -33,6 +33,16 @@ enum st_state
   ST_CREATED, /* recorded; may exist partly on the host */
   ST_RUNNING,
   ST_EXITED,
+  ST_RESTARTING, /* exited; the restart policy starts it again after a delay */
+};
+
+/* A container's health as its healthcheck sees it (Docker's). */
+enum st_health
+{
+  ST_HEALTH_NONE, /* no healthcheck */
+  ST_HEALTH_STARTING,
+  ST_HEALTH_HEALTHY,
+  ST_HEALTH_UNHEALTHY,
 };
 
 typedef struct st_container
@@ -46,7 +56,11 @@ typedef struct st_container
   uint64_t start_time; /* its /proc/PID/stat starttime: pid reuse is detected */
   int exit_code;       /* -1 until it exited */
   bool oom_killed;
-  unsigned restarts;
+  unsigned restarts;    /* by its restart policy, since `up` created it */
+  enum st_health health;
+  unsigned failing_streak; /* consecutive failed checks */
+  json_t *health_log;      /* the last checks: [{start, end, exit_code, output}] */
+  char *config_hash;       /* plan's config_hash when it was created */
   int64_t started_at, finished_at; /* ns since the epoch, 0: never */
   int stop_signal;
   int64_t stop_grace_ns;
@@ -107,6 +121,10 @@ st_container_t *state_add_container (state_t *st);
 st_network_t *state_add_network (state_t *st);
 st_container_t *state_find (state_t *st, const char *service);
 const char *st_state_name (enum st_state s);
+/* "starting", "healthy", "unhealthy"; NULL for none. */
+const char *st_health_name (enum st_health h);
+/* Remove entry i (its container is gone), keeping the others' order. */
+void state_remove_container (state_t *st, size_t i);
 
 /* /proc/PID/stat's starttime; 0 when pid does not exist. */
 uint64_t proc_start_time (pid_t pid);

@@ -56,6 +56,8 @@ st_state_name (enum st_state s)
       return "running";
     case ST_EXITED:
       return "exited";
+    case ST_RESTARTING:
+      return "restarting";
     default:
       return "created";
     }
@@ -68,7 +70,26 @@ st_state_parse (const char *s)
     return ST_RUNNING;
   if (s && strcmp (s, "exited") == 0)
     return ST_EXITED;
+  if (s && strcmp (s, "restarting") == 0)
+    return ST_RESTARTING;
   return ST_CREATED;
+}
+
+const char *
+st_health_name (enum st_health h)
+{
+  static const char *const names[] = { NULL, "starting", "healthy", "unhealthy" };
+  return (unsigned)h < ARRAY_SIZE (names) ? names[h] : NULL;
+}
+
+static enum st_health
+st_health_parse (const char *s)
+{
+  enum st_health h;
+  for (h = ST_HEALTH_STARTING; s && h <= ST_HEALTH_UNHEALTHY; h++)
+    if (strcmp (s, st_health_name (h)) == 0)
+      return h;
+  return ST_HEALTH_NONE;
 }
 
 /* ---- processes ---- */
@@ -156,6 +177,10 @@ container_to_json (const st_container_t *c)
   json_object_set_new (o, "exit_code", json_integer (c->exit_code));
   json_object_set_new (o, "oom_killed", json_boolean (c->oom_killed));
   json_object_set_new (o, "restarts", json_integer (c->restarts));
+  json_object_set_new (o, "health", jstr (st_health_name (c->health)));
+  json_object_set_new (o, "failing_streak", json_integer (c->failing_streak));
+  json_object_set (o, "health_log", c->health_log ? c->health_log : json_null ());
+  json_object_set_new (o, "config_hash", jstr (c->config_hash));
   json_object_set_new (o, "started_at", json_integer (c->started_at));
   json_object_set_new (o, "finished_at", json_integer (c->finished_at));
   json_object_set_new (o, "stop_signal", json_integer (c->stop_signal));
@@ -232,6 +257,10 @@ container_from_json (json_t *o, st_container_t *c, stack_error_t **err)
   c->exit_code = (int)json_integer_value (json_object_get (o, "exit_code"));
   c->oom_killed = json_is_true (json_object_get (o, "oom_killed"));
   c->restarts = (unsigned)json_integer_value (json_object_get (o, "restarts"));
+  c->health = st_health_parse (json_string_value (json_object_get (o, "health")));
+  c->failing_streak = (unsigned)json_integer_value (json_object_get (o, "failing_streak"));
+  c->health_log = json_incref (json_object_get (o, "health_log"));
+  c->config_hash = jdup (o, "config_hash");
   c->started_at = json_integer_value (json_object_get (o, "started_at"));
   c->finished_at = json_integer_value (json_object_get (o, "finished_at"));
   c->stop_signal = (int)json_integer_value (json_object_get (o, "stop_signal"));
@@ -406,6 +435,31 @@ state_find (state_t *st, const char *service)
   return NULL;
 }
 
+static void
+container_free (st_container_t *c)
+{
+  free (c->service);
+  free (c->name);
+  free (c->image);
+  free (c->image_id);
+  free (c->dir);
+  free (c->cgroup);
+  free (c->config_hash);
+  json_decref (c->health_log);
+  json_decref (c->process);
+  json_decref (c->endpoints);
+  json_decref (c->ports);
+}
+
+void
+state_remove_container (state_t *st, size_t i)
+{
+  container_free (&st->containers[i]);
+  memmove (&st->containers[i], &st->containers[i + 1],
+           (st->n_containers - i - 1) * sizeof *st->containers);
+  st->n_containers--;
+}
+
 void
 state_free (state_t *st)
 {
@@ -414,18 +468,7 @@ state_free (state_t *st)
   if (st == NULL)
     return;
   for (i = 0; i < st->n_containers; i++)
-    {
-      st_container_t *c = &st->containers[i];
-      free (c->service);
-      free (c->name);
-      free (c->image);
-      free (c->image_id);
-      free (c->dir);
-      free (c->cgroup);
-      json_decref (c->process);
-      json_decref (c->endpoints);
-      json_decref (c->ports);
-    }
+    container_free (&st->containers[i]);
   for (i = 0; i < st->n_networks; i++)
     {
       st_network_t *n = &st->networks[i];

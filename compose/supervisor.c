@@ -1,18 +1,21 @@
 /* supervisor.c — one libev loop per project: the parent of every
    container's PID 1.
 
-   Start-up creates the containers in start order, each recorded in the
-   state file before it exists. Then the loop sees every exit (ev_child),
-   answers the control socket (newline-delimited JSON), and on `down` (or
-   SIGTERM, or Ctrl-C in the foreground) stops the containers wave by wave
-   in reverse start order: stop signal, grace period, SIGKILL to the cgroup. */
+   Each container moves through sv_phase: it waits for its dependencies'
+   conditions, is created (recorded in the state first) and started, and
+   when its PID 1 exits (ev_child) its restart policy decides whether it
+   starts again after a delay that doubles from 100 ms. Operations (the
+   first `up`, then start, stop, restart, down and reconciling `up`s from
+   the control socket) run one at a time: a stop phase in reverse
+   dependency order (stop signal, then SIGKILL to the cgroup at the end of
+   the grace period), then a start phase in dependency order. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,7 +23,12 @@
 
 #include "lifecycle-internal.h"
 
-#define CONTROL_LINE_MAX 65536
+#define MS 1000000LL
+#define BACKOFF_FIRST_NS (100 * MS)
+#define BACKOFF_MAX_NS (60000 * MS)
+/* a container that ran this long starts its next backoff from the first
+   delay again (Docker's rule) */
+#define BACKOFF_RESET_NS (10000 * MS)
 
 static int64_t
 now_ns (void)
@@ -30,10 +38,59 @@ now_ns (void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static st_container_t *
-st_of (sv_container_t *c)
+static int64_t
+mono_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+st_container_t *
+sv_state (sv_container_t *c)
 {
   return &c->sv->st->containers[c->st_index];
+}
+
+/* Save, or say why not: the loop goes on either way, and the next save
+   carries this change too. */
+void
+sv_save (supervisor_t *sv)
+{
+  stack_error_t *err = NULL;
+
+  if (state_save (sv->st, sv->run_dir, &err) < 0)
+    {
+      fprintf (stderr, "stack: %s\n", err->msg);
+      stack_error_free (&err);
+    }
+}
+
+static void
+complain (stack_error_t **err)
+{
+  fprintf (stderr, "stack: %s\n", (*err)->msg);
+  stack_error_free (err);
+}
+
+void
+sv_progress (supervisor_t *sv, const char *fmt, ...)
+{
+  cleanup_free char *line = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vasprintf (&line, fmt, ap) < 0)
+    line = NULL;
+  va_end (ap);
+  if (line == NULL)
+    return;
+  if (sv->op && sv->op->client)
+    control_send (sv->op->client, json_pack ("{ss}", "progress", line));
+  else if (sv->ready_fd >= 0)
+    dprintf (sv->ready_fd, "%s\n", line);
+  else
+    fprintf (stderr, "%s\n", line);
 }
 
 void
@@ -45,27 +102,33 @@ progress (supervisor_t *sv, const char *name, const char *what)
 void
 progress_of (supervisor_t *sv, const char *kind, const char *name, const char *what)
 {
-  char line[512];
-  int n = snprintf (line, sizeof line, " %s %s  %s\n", kind, name, what);
-
-  if (sv->ready_fd >= 0)
-    (void)!write (sv->ready_fd, line, (size_t)n);
-  else
-    fputs (line, stderr);
+  sv_progress (sv, " %s %s  %s", kind, name, what);
 }
 
-/* Save, or say why not: the loop goes on either way, and the next save
-   carries this change too. */
-static void
-save (supervisor_t *sv)
+void
+sv_event (supervisor_t *sv, sv_container_t *c, const char *action, json_t *attrs)
 {
-  stack_error_t *err = NULL;
+  char ts[64];
+  struct timespec now;
+  struct tm tm;
+  json_t *e;
 
-  if (state_save (sv->st, sv->run_dir, &err) < 0)
+  if (sv->n_subs == 0)
     {
-      fprintf (stderr, "stack: %s\n", err->msg);
-      stack_error_free (&err);
+      json_decref (attrs);
+      return;
     }
+  clock_gettime (CLOCK_REALTIME, &now);
+  gmtime_r (&now.tv_sec, &tm);
+  strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf (ts + strlen (ts), sizeof ts - strlen (ts), ".%09ldZ", now.tv_nsec);
+  if (attrs == NULL)
+    attrs = json_object ();
+  json_object_set_new (attrs, "name", json_string (c->plan.spec.id));
+  json_object_set_new (attrs, "image", json_string (c->plan.image));
+  e = json_pack ("{ss ss ss ss ss so}", "time", ts, "type", "container", "action", action, "id",
+                 c->plan.spec.id, "service", c->svc->name, "attributes", attrs);
+  control_broadcast (sv, e);
 }
 
 /* ---- the files a container gets from us ---- */
@@ -86,7 +149,7 @@ container_files (sv_container_t *c, stack_error_t **err)
   const container_spec_t *spec = &c->plan.spec;
   cleanup_free char *hosts = wiring_hosts (c->sv, c), *resolv = wiring_resolv (c->sv, c);
   cleanup_free char *hostname = NULL;
-  const char *dirs[] = { st_of (c)->dir, spec->upper_dir, spec->work_dir, spec->rootfs_dir };
+  const char *dirs[] = { sv_state (c)->dir, spec->upper_dir, spec->work_dir, spec->rootfs_dir };
   size_t i;
 
   /* 0700 only for the container's own directory: the upper layer's root
@@ -94,7 +157,7 @@ container_files (sv_container_t *c, stack_error_t **err)
   for (i = 0; i < ARRAY_SIZE (dirs); i++)
     if (mkdir_p (dirs[i], i == 0 ? 0700 : 0755) < 0)
       return stack_error_make (err, errno, "create `%s`", dirs[i]);
-  hostname = xasprintf ("%s\n", spec->hostname ? spec->hostname : st_of (c)->name);
+  hostname = xasprintf ("%s\n", spec->hostname ? spec->hostname : sv_state (c)->name);
   if (write_text (spec->hosts_file, hosts, err) < 0
       || write_text (spec->hostname_file, hostname, err) < 0
       || write_text (spec->resolv_file, resolv, err) < 0)
@@ -146,15 +209,25 @@ record_volumes (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
   return 0;
 }
 
-/* service:NAME namespaces: the running container of NAME. */
-static const char *
-ns_of (supervisor_t *sv, const char *service, const char *ns, stack_error_t **err)
+static sv_container_t *
+find_service (supervisor_t *sv, const char *service)
 {
   size_t i;
 
   for (i = 0; i < sv->n; i++)
-    if (strcmp (sv->c[i].svc->name, service) == 0 && sv->c[i].running)
-      return arena_printf (sv->project->arena, "/proc/%d/ns/%s", (int)sv->c[i].rt.pid, ns);
+    if (strcmp (sv->c[i]->svc->name, service) == 0 && !sv->c[i]->remove)
+      return sv->c[i];
+  return NULL;
+}
+
+/* service:NAME namespaces: the running container of NAME. */
+static const char *
+ns_of (supervisor_t *sv, const char *service, const char *ns, stack_error_t **err)
+{
+  sv_container_t *o = find_service (sv, service);
+
+  if (o && o->phase == SV_RUNNING)
+    return arena_printf (sv->project->arena, "/proc/%d/ns/%s", (int)o->rt.pid, ns);
   stack_error_make (err, ESRCH, "service `%s` is not running: its %s namespace cannot be joined",
                     service, ns);
   return NULL;
@@ -181,18 +254,16 @@ namespaces (sv_container_t *c, stack_error_t **err)
   return 0;
 }
 
-static void child_cb (struct ev_loop *loop, ev_child *w, int revents);
-static void pty_cb (struct ev_loop *loop, ev_io *w, int revents);
-
+/* The container's first life: its state entry (before anything of it
+   exists), volumes, the hold on its image, its log. */
 static int
-create_one (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
+record (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
 {
   container_spec_t *spec = &c->plan.spec;
   const char **layers;
   st_container_t *st;
   size_t i;
 
-  /* recorded before anything of it exists */
   c->st_index = sv->st->n_containers;
   st = state_add_container (sv->st);
   st->service = xstrdup (c->svc->name);
@@ -204,12 +275,17 @@ create_one (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
   st->stop_signal = c->plan.stop_signal;
   st->stop_grace_ns = c->plan.stop_grace_ns;
   st->process = process_to_json (spec);
+  st->config_hash = xstrdup (c->plan.config_hash);
+  c->recorded = true;
   if (state_save (sv->st, sv->run_dir, err) < 0)
     return -1;
-
-  if (record_volumes (sv, c, err) < 0 || rt_image_hold (sv->store, c->image->id, st->name, err) < 0
-      || container_files (c, err) < 0 || namespaces (c, err) < 0)
-    return stack_error_wrap (err, "container `%s`", spec->id);
+  if (record_volumes (sv, c, err) < 0 || rt_image_hold (sv->store, c->image->id, st->name, err) < 0)
+    return -1;
+  if (mkdir_p (c->dir, 0700) < 0)
+    return stack_error_make (err, errno, "create `%s`", c->dir);
+  if (!c->plan.log_none
+      && (c->log = logfile_open (c->dir, c->plan.log_max_size, c->plan.log_max_files, err)) == NULL)
+    return -1;
 
   /* the store lists layers bottom first, the overlay topmost first */
   layers = arena_alloc (sv->project->arena, (c->image->n_layers + 1) * sizeof *layers);
@@ -217,32 +293,69 @@ create_one (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
     layers[i] = c->image->layers[c->image->n_layers - 1 - i];
   spec->layers = layers;
   spec->n_layers = c->image->n_layers;
+  sv_event (sv, c, "create", NULL);
+  return 0;
+}
 
-  if (sv->detached)
-    {
-      cleanup_free char *log = xasprintf ("%s/output.log", st_of (c)->dir);
-      c->log_fd = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-      if (c->log_fd < 0)
-        return stack_error_make (err, errno, "open `%s`", log);
-      spec->stdout_fd = spec->stderr_fd = c->log_fd;
-    }
-  else
-    {
-      spec->stdout_fd = 1;
-      spec->stderr_fd = 2;
-    }
+static void output_cb (void *data, const char *stream, const char *text, size_t len);
+static void child_cb (struct ev_loop *loop, ev_child *w, int revents);
+static void pty_cb (struct ev_loop *loop, ev_io *w, int revents);
+
+/* Create and start c: its first time, or again after an exit. */
+static int
+create_one (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
+{
+  container_spec_t *spec = &c->plan.spec;
+  int out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+  st_container_t *st;
+  int ret;
+
+  if (!c->recorded && record (sv, c, err) < 0)
+    return stack_error_wrap (err, "container `%s`", spec->id);
+  if (container_files (c, err) < 0 || namespaces (c, err) < 0)
+    return stack_error_wrap (err, "container `%s`", spec->id);
+
   spec->stdin_fd = -1;
-
-  if (rt_container_create (spec, &c->rt, err) < 0)
+  if (!spec->tty && (pipe2 (out, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0))
+    {
+      ret = stack_error_make (err, errno, "container `%s`: pipe", spec->id);
+      goto close_pipes;
+    }
+  spec->stdout_fd = out[1];
+  spec->stderr_fd = errp[1];
+  c->rt = (rt_container_t){ .pid = -1, .pidfd = -1, .sync_fd = -1, .pty_fd = -1 };
+  ret = rt_container_create (spec, &c->rt, err);
+  if (ret == 0 && !spec->tty)
+    {
+      /* ours are the read ends only: the output ends when the container's
+         processes are gone */
+      close (out[1]);
+      close (errp[1]);
+      out[1] = errp[1] = -1;
+      logpipe_start (sv->loop, &c->out, out[0], "stdout", output_cb, c);
+      logpipe_start (sv->loop, &c->err, errp[0], "stderr", output_cb, c);
+      out[0] = errp[0] = -1;
+    }
+close_pipes:
+  if (out[0] >= 0)
+    close (out[0]);
+  if (out[1] >= 0)
+    close (out[1]);
+  if (errp[0] >= 0)
+    close (errp[0]);
+  if (errp[1] >= 0)
+    close (errp[1]);
+  if (ret < 0)
     return -1;
-  st = st_of (c);
+
+  st = sv_state (c);
   st->pid = c->rt.pid;
   st->start_time = proc_start_time (c->rt.pid);
-  c->running = true;
+  c->phase = SV_RUNNING;
   ev_child_init (&c->child, child_cb, c->rt.pid, 0);
   c->child.data = c;
   ev_child_start (sv->loop, &c->child);
-  save (sv);
+  sv_save (sv);
   /* it waits on its sync channel: the service never runs without its
      network */
   if (wiring_container (sv, c, err) < 0)
@@ -251,27 +364,48 @@ create_one (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
       /* it never ran: gone at once, and seen by child_cb */
       if (rt_container_kill (&c->rt, SIGKILL, &e) < 0)
         stack_error_free (&e);
+      c->manual_stop = true;
       return stack_error_wrap (err, "container `%s`", spec->id);
     }
   if (rt_container_start (&c->rt, err) < 0)
-    return -1;
-  st = st_of (c);
+    {
+      c->manual_stop = true;
+      return -1;
+    }
+  st = sv_state (c);
   st->state = ST_RUNNING;
+  st->exit_code = -1;
+  st->oom_killed = false;
+  st->health = ST_HEALTH_NONE;
   st->started_at = now_ns ();
-  save (sv);
+  c->started_once = true;
+  sv_save (sv);
   if (c->rt.pty_fd >= 0)
     {
       ev_io_init (&c->pty, pty_cb, c->rt.pty_fd, EV_READ);
       c->pty.data = c;
       ev_io_start (sv->loop, &c->pty);
     }
-  progress (sv, spec->id, "Started");
+  sv_event (sv, c, "start", NULL);
+  health_start (c);
   return 0;
 }
 
-/* ---- exits ---- */
+/* ---- output ---- */
 
-static void stop_progress (supervisor_t *sv);
+static void
+output_cb (void *data, const char *stream, const char *text, size_t len)
+{
+  sv_container_t *c = data;
+  supervisor_t *sv = c->sv;
+  int64_t t = now_ns ();
+
+  if (c->log)
+    logfile_write (c->log, t, stream, text, len);
+  if (!sv->detached)
+    log_print (stdout, c->plan.spec.id + strlen (sv->project->name) + 1, sv->name_width,
+               isatty (1) ? log_color (c->color) : NULL, -1, text, len);
+}
 
 static void
 pty_cb (struct ev_loop *loop, ev_io *w, int revents)
@@ -283,14 +417,553 @@ pty_cb (struct ev_loop *loop, ev_io *w, int revents)
   (void)revents;
   if (n > 0)
     {
-      int fd = c->log_fd >= 0 ? c->log_fd : 1;
-      (void)!write (fd, buf, (size_t)n);
+      output_cb (c, "stdout", buf, (size_t)n);
       return;
     }
   if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return;
   /* EIO: no process holds the terminal any more */
   ev_io_stop (loop, w);
+}
+
+/* ---- operations ---- */
+
+static void op_next (supervisor_t *sv);
+static void op_check (supervisor_t *sv);
+static void stop_progress (supervisor_t *sv);
+
+/* The last lines c wrote, to explain why it failed. */
+static char *
+last_output (sv_container_t *c)
+{
+  cleanup_free char *path = xasprintf ("%s/json.log", c->dir);
+  FILE *f = fopen (path, "re");
+  char *lines[5] = { 0 }, buf[4096];
+  size_t n = 0, i;
+  strbuf_t b = { 0 };
+
+  if (f == NULL)
+    return xstrdup ("");
+  while (fgets (buf, sizeof buf, f))
+    {
+      json_t *j = json_loads (buf, 0, NULL);
+      const char *text = json_string_value (json_object_get (j, "log"));
+      if (text)
+        {
+          free (lines[n % 5]);
+          lines[n % 5] = xstrdup (text);
+          n++;
+        }
+      json_decref (j);
+    }
+  fclose (f);
+  for (i = n > 5 ? n - 5 : 0; i < n; i++)
+    {
+      const char *s = lines[i % 5];
+      sb_printf (&b, "\n  %s | %.*s", c->svc->name, (int)strcspn (s, "\n"), s);
+    }
+  for (i = 0; i < 5; i++)
+    free (lines[i]);
+  return sb_steal (&b);
+}
+
+static bool
+op_kind_starts (enum sv_op_kind k)
+{
+  return k == OP_UP || k == OP_START || k == OP_RESTART;
+}
+
+/* Is c among what the operation stops? A reconcile stops only what it
+   replaces or removes. */
+static bool
+op_stops (const sv_op_t *op, const sv_container_t *c)
+{
+  return op->kind == OP_UP ? c->remove : c->in_op;
+}
+
+static void
+op_free (sv_op_t *op)
+{
+  json_decref (op->services);
+  json_decref (op->reconcile);
+  free (op);
+}
+
+/* The operation under way is over: answer, and go on with the next. */
+static void
+op_done (supervisor_t *sv, const char *error)
+{
+  sv_op_t *op = sv->op;
+  enum sv_op_kind op_kind;
+  bool first;
+  size_t i;
+
+  if (op == NULL)
+    return;
+  first = op->client == NULL;
+  op_kind = op->kind;
+  ev_timer_stop (sv->loop, &sv->tick);
+  for (i = 0; i < sv->n; i++)
+    sv->c[i]->in_op = false;
+  if (op->client)
+    control_finish (op->client, error ? json_pack ("{sbss}", "ok", 0, "error", error)
+                                      : json_pack ("{sb}", "ok", 1));
+  else if (sv->ready_fd >= 0)
+    {
+      if (error)
+        dprintf (sv->ready_fd, "error %s\n", error);
+      else
+        dprintf (sv->ready_fd, "ok\n");
+      close (sv->ready_fd);
+      sv->ready_fd = -1;
+    }
+  else if (error)
+    fprintf (stderr, "stack: %s\n", error);
+  sv->op = op->next;
+  if (op->kind == OP_DOWN)
+    sv->ending = true;
+  op_free (op);
+  if (error && first && op_kind_starts (op_kind))
+    {
+      /* the first `up` failed: nothing of it stays */
+      sv->exit_code = 1;
+      if (sv->op == NULL || sv->op->kind != OP_DOWN)
+        {
+          sv_queue (sv, NULL, OP_DOWN, NULL);
+          return;
+        }
+    }
+  op_next (sv);
+}
+
+static void
+op_fail (supervisor_t *sv, const char *fmt, ...) PRINTF_LIKE (2, 3);
+
+static void
+op_fail (supervisor_t *sv, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  op_done (sv, msg ? msg : "out of memory");
+}
+
+/* in_op for the services named and, when starting, what they depend on. */
+static int
+select_services (supervisor_t *sv, json_t *services, bool with_deps, stack_error_t **err)
+{
+  size_t i, j, k;
+  json_t *name;
+  bool grew = true;
+
+  for (i = 0; i < sv->n; i++)
+    sv->c[i]->in_op = json_array_size (services) == 0;
+  json_array_foreach (services, j, name)
+  {
+    const char *s = json_string_value (name);
+    bool found = false;
+    for (i = 0; s && i < sv->n; i++)
+      if (strcmp (sv->c[i]->svc->name, s) == 0)
+        found = sv->c[i]->in_op = true;
+    if (!found)
+      return stack_error_make (err, EINVAL, "no such service: `%s`", s ? s : "?");
+  }
+  while (with_deps && grew)
+    {
+      grew = false;
+      for (i = 0; i < sv->n; i++)
+        for (k = 0; sv->c[i]->in_op && k < sv->c[i]->plan.n_deps; k++)
+          {
+            sv_container_t *d = find_service (sv, sv->c[i]->plan.deps[k].service);
+            if (d && !d->in_op)
+              grew = d->in_op = true;
+          }
+    }
+  return 0;
+}
+
+/* depends_on with `restart: true`: restarting a dependency restarts its
+   dependant too (transitively). */
+static void
+restart_dependants (supervisor_t *sv)
+{
+  bool grew = true;
+  size_t i, k;
+
+  while (grew)
+    {
+      grew = false;
+      for (i = 0; i < sv->n; i++)
+        for (k = 0; !sv->c[i]->in_op && k < sv->c[i]->plan.n_deps; k++)
+          {
+            sv_container_t *d = find_service (sv, sv->c[i]->plan.deps[k].service);
+            if (sv->c[i]->plan.deps[k].restart && d && d->in_op && sv->c[i]->phase == SV_RUNNING)
+              grew = sv->c[i]->in_op = true;
+          }
+    }
+}
+
+static void
+tick_cb (struct ev_loop *loop, ev_timer *w, int revents)
+{
+  supervisor_t *sv = w->data;
+  size_t i;
+
+  (void)loop, (void)revents;
+  if (sv->op == NULL || sv->op->deadline_ns == 0 || mono_ns () < sv->op->deadline_ns)
+    return;
+  for (i = 0; i < sv->n; i++)
+    if (sv->c[i]->in_op
+        && (sv->c[i]->phase != SV_RUNNING || sv_state (sv->c[i])->health == ST_HEALTH_STARTING))
+      {
+        op_fail (sv, "service `%s` is not %s after the wait timeout", sv->c[i]->svc->name,
+                 sv_state (sv->c[i])->health == ST_HEALTH_STARTING ? "healthy" : "running");
+        return;
+      }
+}
+
+static void
+start_phase (supervisor_t *sv)
+{
+  size_t i;
+
+  sv->op->stopping = false;
+  for (i = 0; i < sv->n; i++)
+    {
+      sv_container_t *c = sv->c[i];
+      if (!c->in_op)
+        continue;
+      if (c->phase == SV_EXITED)
+        {
+          c->phase = SV_WAITING;
+          c->manual_stop = false;
+        }
+    }
+  op_check (sv);
+}
+
+static void
+op_start (supervisor_t *sv)
+{
+  sv_op_t *op = sv->op;
+  stack_error_t *err = NULL;
+
+  if (op->deadline_ns)
+    {
+      ev_timer_set (&sv->tick, 0.1, 0.1);
+      ev_timer_start (sv->loop, &sv->tick);
+    }
+  if (op->kind == OP_UP && op->reconcile && reconcile_prepare (sv, op->reconcile, &err) < 0)
+    {
+      op_fail (sv, "%s", err->msg);
+      stack_error_free (&err);
+      return;
+    }
+  if (op->kind != OP_UP || op->reconcile == NULL)
+    if (select_services (sv, op->services, op->kind == OP_START || op->kind == OP_UP, &err) < 0)
+      {
+        op_fail (sv, "%s", err->msg);
+        stack_error_free (&err);
+        return;
+      }
+  if (op->kind == OP_RESTART)
+    restart_dependants (sv);
+  switch (op->kind)
+    {
+    case OP_UP:
+      op->stopping = op->reconcile != NULL;
+      if (op->stopping)
+        stop_progress (sv);
+      else
+        start_phase (sv);
+      break;
+    case OP_START:
+      start_phase (sv);
+      break;
+    case OP_STOP:
+    case OP_RESTART:
+    case OP_DOWN:
+      op->stopping = true;
+      stop_progress (sv);
+      break;
+    }
+}
+
+static void foreground_end (supervisor_t *sv);
+
+static void
+op_next (supervisor_t *sv)
+{
+  if (sv->op)
+    op_start (sv);
+  else if (sv->ending)
+    ev_break (sv->loop, EVBREAK_ALL);
+  else
+    foreground_end (sv);
+}
+
+void
+sv_queue (supervisor_t *sv, struct client *cl, enum sv_op_kind kind, json_t *req)
+{
+  sv_op_t *op = xzalloc (sizeof *op), **tail;
+  json_t *services = json_object_get (req, "services"), *t = json_object_get (req, "timeout");
+  json_t *wt = json_object_get (req, "wait_timeout");
+  int64_t wait_timeout_ns = json_is_integer (wt) ? json_integer_value (wt) * 1000000000LL : 0;
+
+  op->kind = kind;
+  op->client = cl;
+  op->grace_ns = json_is_integer (t) ? json_integer_value (t) * 1000000000LL : -1;
+  op->wait = json_is_true (json_object_get (req, "wait"));
+  if (cl == NULL && kind == OP_UP)
+    {
+      /* the first `up`: its own options */
+      op->wait = sv->wait;
+      wait_timeout_ns = sv->wait_timeout_ns;
+    }
+  if (cl == NULL && kind == OP_DOWN && sv->exit_code != 0)
+    op->grace_ns = 0; /* the first `up` failed: no waiting */
+  op->deadline_ns = op->wait && wait_timeout_ns > 0 ? mono_ns () + wait_timeout_ns : 0;
+  op->services = json_is_array (services) ? json_incref (services) : json_array ();
+  if (kind == OP_UP && cl)
+    op->reconcile = json_incref (req);
+  if (kind == OP_DOWN)
+    {
+      /* down goes first: whatever waits behind it would only be undone */
+      sv_op_t *o;
+      for (o = sv->op ? sv->op->next : NULL; o; o = o->next)
+        if (o->client)
+          {
+            control_finish (o->client,
+                            json_pack ("{sbss}", "ok", 0, "error", "the project is going down"));
+            o->client = NULL;
+          }
+      if (sv->op)
+        {
+          while (sv->op->next)
+            {
+              sv_op_t *o2 = sv->op->next;
+              sv->op->next = o2->next;
+              op_free (o2);
+            }
+          /* an operation that starts things gives way at once */
+          if (!sv->op->stopping)
+            {
+              op->next = NULL;
+              sv->op->next = op;
+              op_done (sv, "interrupted: the project is going down");
+              return;
+            }
+        }
+    }
+  for (tail = &sv->op; *tail; tail = &(*tail)->next)
+    ;
+  *tail = op;
+  if (sv->op == op)
+    op_start (sv);
+  return;
+}
+
+/* ---- starting: each container when its dependencies allow ---- */
+
+/* 1: met, 0: not yet, -1: never (msg says why). */
+static int
+dep_met (supervisor_t *sv, sv_container_t *c, const plan_dep_t *d, char **msg)
+{
+  sv_container_t *o = find_service (sv, d->service);
+  st_container_t *st;
+
+  if (o == NULL)
+    {
+      *msg = xasprintf ("service `%s` depends on `%s`, which is not part of this `up`",
+                        c->svc->name, d->service);
+      return -1;
+    }
+  if (!o->recorded)
+    return 0;
+  st = sv_state (o);
+  switch (d->condition)
+    {
+    case PLAN_DEP_STARTED:
+      return o->started_once;
+    case PLAN_DEP_HEALTHY:
+      if (o->plan.health.argv == NULL)
+        {
+          *msg = xasprintf ("service `%s` depends on `%s` being healthy, but `%s` has no "
+                            "healthcheck: add one, or use condition: service_started",
+                            c->svc->name, d->service, d->service);
+          return -1;
+        }
+      if (st->health == ST_HEALTH_HEALTHY)
+        return 1;
+      if (st->health == ST_HEALTH_UNHEALTHY || o->phase == SV_EXITED)
+        {
+          cleanup_free char *out = last_output (o);
+          *msg = xasprintf ("dependency failed to start: container `%s` is %s%s", st->name,
+                            o->phase == SV_EXITED ? "not running" : "unhealthy", out);
+          return -1;
+        }
+      return 0;
+    case PLAN_DEP_COMPLETED:
+      if (o->phase != SV_EXITED || !o->started_once)
+        return 0;
+      if (st->exit_code == 0)
+        return 1;
+      {
+        cleanup_free char *out = last_output (o);
+        *msg = xasprintf ("service `%s` did not complete successfully: exit %d%s", d->service,
+                          st->exit_code, out);
+      }
+      return -1;
+    }
+  return 0;
+}
+
+/* Start what may start; end the operation when its containers are all up
+   (and healthy, with --wait). */
+static void
+op_check (supervisor_t *sv)
+{
+  sv_op_t *op = sv->op;
+  bool done = true;
+  size_t i, k;
+
+  if (op == NULL || op->stopping)
+    return;
+  for (i = 0; i < sv->n; i++)
+    {
+      sv_container_t *c = sv->c[i];
+      stack_error_t *err = NULL;
+      bool ready = true;
+
+      if (!c->in_op)
+        continue;
+      if (c->phase == SV_WAITING)
+        {
+          for (k = 0; k < c->plan.n_deps && ready; k++)
+            {
+              char *msg = NULL;
+              int met = dep_met (sv, c, &c->plan.deps[k], &msg);
+              if (met < 0 && !c->plan.deps[k].required)
+                {
+                  sv_progress (sv, "stack: warning: %s; `%s` starts anyway (required: false)",
+                               msg, c->svc->name);
+                  met = 1;
+                }
+              free (msg);
+              if (met < 0)
+                {
+                  char *m = NULL;
+                  dep_met (sv, c, &c->plan.deps[k], &m);
+                  op_fail (sv, "%s", m);
+                  free (m);
+                  return;
+                }
+              ready = met == 1;
+            }
+          if (!ready)
+            {
+              done = false;
+              continue;
+            }
+          if (create_one (sv, c, &err) < 0)
+            {
+              /* it may be half made: recorded, so down removes it; a
+                 PID 1 that was made is killed, and seen by child_cb */
+              if (c->phase == SV_WAITING)
+                c->phase = SV_EXITED;
+              op_fail (sv, "%s", err->msg);
+              stack_error_free (&err);
+              return;
+            }
+          progress (sv, c->plan.spec.id, "Started");
+          /* the operation may have been replaced meanwhile (an exit) */
+          if (sv->op != op)
+            return;
+        }
+      if (op->wait && c->phase == SV_RUNNING && sv_state (c)->health == ST_HEALTH_STARTING)
+        done = false;
+      if (op->wait && (sv_state (c)->health == ST_HEALTH_UNHEALTHY
+                       || (c->phase == SV_EXITED && sv_state (c)->exit_code != 0)))
+        {
+          cleanup_free char *out = last_output (c);
+          op_fail (sv, "service `%s` is %s%s", c->svc->name,
+                   c->phase == SV_EXITED ? "not running" : "unhealthy", out);
+          return;
+        }
+    }
+  if (done)
+    {
+      if (op->wait)
+        for (i = 0; i < sv->n; i++)
+          if (sv->c[i]->in_op && sv_state (sv->c[i])->health == ST_HEALTH_HEALTHY)
+            progress (sv, sv->c[i]->plan.spec.id, "Healthy");
+      op_done (sv, NULL);
+    }
+}
+
+void
+sv_health_changed (sv_container_t *c)
+{
+  supervisor_t *sv = c->sv;
+  st_container_t *st = sv_state (c);
+
+  sv_save (sv);
+  if (st->health != ST_HEALTH_NONE)
+    sv_event (sv, c, "health_status",
+              json_pack ("{ss}", "health_status", st_health_name (st->health)));
+  op_check (sv);
+}
+
+/* ---- exits ---- */
+
+static bool
+wants_restart (sv_container_t *c, int exit_code)
+{
+  supervisor_t *sv = c->sv;
+
+  if (c->manual_stop || sv->ending || (sv->op && sv->op->kind == OP_DOWN) || sv->interrupted)
+    return false;
+  switch (c->plan.restart)
+    {
+    case PLAN_RESTART_ALWAYS:
+    case PLAN_RESTART_UNLESS_STOPPED:
+      return true;
+    case PLAN_RESTART_ON_FAILURE:
+      return exit_code != 0
+             && (c->plan.max_restarts == 0 || sv_state (c)->restarts < c->plan.max_restarts);
+    default:
+      return false;
+    }
+}
+
+static void
+restart_cb (struct ev_loop *loop, ev_timer *w, int revents)
+{
+  sv_container_t *c = w->data;
+  supervisor_t *sv = c->sv;
+  stack_error_t *err = NULL;
+
+  (void)loop, (void)revents;
+  if (c->phase != SV_BACKOFF)
+    return;
+  sv_state (c)->restarts++;
+  sv_event (sv, c, "restart", NULL);
+  if (create_one (sv, c, &err) < 0)
+    {
+      /* said once; the policy tries again on the next exit, if any */
+      fprintf (stderr, "stack: restart of `%s` failed: %s\n", c->plan.spec.id, err->msg);
+      stack_error_free (&err);
+      if (c->phase != SV_RUNNING)
+        {
+          c->phase = SV_EXITED;
+          sv_state (c)->state = ST_EXITED;
+          sv_save (sv);
+        }
+    }
 }
 
 static void
@@ -300,312 +973,303 @@ child_cb (struct ev_loop *loop, ev_child *w, int revents)
   supervisor_t *sv = c->sv;
   stack_error_t *err = NULL;
   st_container_t *st;
-  int status = w->rstatus;
+  int status = w->rstatus, code;
+  bool was_stopping = c->phase == SV_STOPPING;
+  int64_t ran;
 
   (void)revents;
   ev_child_stop (loop, w);
+  ev_timer_stop (loop, &c->kill);
+  health_stop (c);
   if (ev_is_active (&c->pty))
     {
       /* what the terminal still holds, then no more */
       pty_cb (loop, &c->pty, EV_READ);
       ev_io_stop (loop, &c->pty);
     }
-  st = st_of (c);
-  st->exit_code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  st = sv_state (c);
+  code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  st->exit_code = code;
   st->oom_killed = rt_container_oom_killed (c->rt.cgroup_path);
-  st->state = ST_EXITED;
   st->pid = 0;
   st->start_time = 0;
   st->finished_at = now_ns ();
-  c->running = false;
+  /* the cgroup's leftovers die here: the pipes' writers are gone after */
   if (rt_container_destroy (&c->rt, &err) < 0)
+    complain (&err);
+  logpipe_stop (loop, &c->out);
+  logpipe_stop (loop, &c->err);
+  if (st->oom_killed)
+    sv_event (sv, c, "oom", NULL);
+  sv_event (sv, c, "die", json_pack ("{si}", "exitCode", code));
+  if (was_stopping)
     {
-      fprintf (stderr, "stack: %s\n", err->msg);
-      stack_error_free (&err);
+      sv_event (sv, c, "stop", NULL);
+      progress (sv, c->plan.spec.id, "Stopped");
     }
-  save (sv);
-  if (sv->stopping)
+
+  ran = st->finished_at - st->started_at;
+  if (wants_restart (c, code) && !was_stopping)
+    {
+      if (c->backoff_ns == 0 || ran >= BACKOFF_RESET_NS)
+        c->backoff_ns = BACKOFF_FIRST_NS;
+      c->phase = SV_BACKOFF;
+      st->state = ST_RESTARTING;
+      ev_timer_init (&c->restart, restart_cb, (double)c->backoff_ns / 1e9, 0.);
+      c->restart.data = c;
+      ev_timer_start (loop, &c->restart);
+      c->backoff_ns = c->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : c->backoff_ns * 2;
+    }
+  else
+    {
+      c->phase = SV_EXITED;
+      st->state = ST_EXITED;
+      if (!was_stopping && !sv->detached)
+        sv_progress (sv, "%s exited with code %d", c->plan.spec.id + strlen (sv->project->name) + 1,
+                     code);
+    }
+  sv_save (sv);
+
+  if (sv->abort_on_exit && !sv->ending && !(sv->op && sv->op->kind == OP_DOWN)
+      && !sv->interrupted && !was_stopping)
+    {
+      /* --abort-on-container-exit: the first exit ends it all */
+      if (sv->exit_code_from == NULL || strcmp (sv->exit_code_from, c->svc->name) == 0)
+        sv->exit_code = code;
+      sv->interrupted = true;
+      sv_progress (sv, "Aborting on container exit...");
+      if (sv->op)
+        op_done (sv, NULL);
+      sv_queue (sv, NULL, OP_STOP, NULL);
+      return;
+    }
+  if (sv->exit_code_from && strcmp (sv->exit_code_from, c->svc->name) == 0 && c->phase == SV_EXITED)
+    sv->exit_code = code;
+  if (sv->op && sv->op->stopping)
     stop_progress (sv);
-  else if (!sv->detached)
-    {
-      size_t i;
-      for (i = 0; i < sv->n && !sv->c[i].running; i++)
-        ;
-      if (i == sv->n)
-        ev_break (loop, EVBREAK_ALL);
-    }
+  else
+    op_check (sv);
+  foreground_end (sv);
+}
+
+/* In the foreground `up` ends once nothing runs or will run again. */
+static void
+foreground_end (supervisor_t *sv)
+{
+  size_t i;
+
+  if (sv->detached || sv->op)
+    return;
+  for (i = 0; i < sv->n; i++)
+    if (sv->c[i]->phase != SV_EXITED)
+      return;
+  sv->ending = true;
+  ev_break (sv->loop, EVBREAK_ALL);
 }
 
 /* ---- stopping ---- */
 
 static void
-reply_waiters (supervisor_t *sv, const char *line)
+kill_cb (struct ev_loop *loop, ev_timer *w, int revents)
 {
-  size_t i;
+  sv_container_t *c = w->data;
+  stack_error_t *err = NULL;
 
-  for (i = 0; i < sv->n_waiters; i++)
-    {
-      (void)!send (sv->waiters[i], line, strlen (line), MSG_NOSIGNAL);
-      close (sv->waiters[i]);
-    }
-  sv->n_waiters = 0;
+  (void)loop, (void)revents;
+  if (c->phase == SV_STOPPING && rt_container_kill (&c->rt, SIGKILL, &err) < 0)
+    complain (&err);
 }
 
 static void
-finish (supervisor_t *sv)
+stop_one (supervisor_t *sv, sv_container_t *c, int64_t grace_ns)
+{
+  stack_error_t *err = NULL;
+
+  c->manual_stop = true;
+  if (c->phase == SV_BACKOFF)
+    {
+      ev_timer_stop (sv->loop, &c->restart);
+      c->phase = SV_EXITED;
+      sv_state (c)->state = ST_EXITED;
+      sv_save (sv);
+      return;
+    }
+  if (c->phase != SV_RUNNING)
+    return;
+  c->phase = SV_STOPPING;
+  health_stop (c);
+  progress (sv, c->plan.spec.id, "Stopping");
+  if (grace_ns < 0)
+    grace_ns = c->plan.stop_grace_ns;
+  if (rt_container_kill (&c->rt, grace_ns == 0 ? SIGKILL : c->plan.stop_signal, &err) < 0)
+    complain (&err);
+  ev_timer_init (&c->kill, kill_cb, (double)grace_ns / 1e9, 0.);
+  c->kill.data = c;
+  ev_timer_start (sv->loop, &c->kill);
+}
+
+static void
+down_finish (supervisor_t *sv)
 {
   stack_error_t *err = NULL;
   size_t i;
 
-  ev_timer_stop (sv->loop, &sv->grace);
   for (i = 0; i < sv->n; i++)
-    if (sv->c[i].log_fd >= 0)
+    if (sv->c[i]->log)
       {
-        close (sv->c[i].log_fd);
-        sv->c[i].log_fd = -1;
+        logfile_close (sv->c[i]->log);
+        sv->c[i]->log = NULL;
       }
-  if (sv->remove)
+  if (remove_project (sv->st, sv->run_dir, sv->store, &err) < 0)
     {
-      if (remove_project (sv->st, sv->run_dir, sv->store, &err) < 0)
-        {
-          char *line = NULL;
-          json_t *j = json_pack ("{sbss}", "ok", 0, "error", err->msg);
-          line = json_dumps (j, JSON_COMPACT);
-          fprintf (stderr, "stack: %s\n", err->msg);
-          reply_waiters (sv, line);
-          free (line);
-          json_decref (j);
-          stack_error_free (&err);
-          sv->exit_code = 1;
-        }
-      else
-        reply_waiters (sv, "{\"ok\":true}\n");
+      sv->exit_code = 1;
+      op_fail (sv, "%s", err->msg);
+      stack_error_free (&err);
+      return;
     }
-  else
-    save (sv);
-  ev_break (sv->loop, EVBREAK_ALL);
+  op_done (sv, NULL);
 }
 
-/* Signal the highest wave that still runs; when none runs, finish. */
+/* Stop the highest wave of the operation's containers that still runs;
+   when none runs, go on to what follows the stop phase. */
 static void
 stop_progress (supervisor_t *sv)
 {
+  sv_op_t *op = sv->op;
+  stack_error_t *err = NULL;
   size_t i, wave = 0;
   bool any = false;
-  int64_t grace = 0;
 
-  if (sv->wave_active)
-    for (i = 0; i < sv->n; i++)
-      if (sv->c[i].running && sv->c[i].svc->wave == sv->stop_wave)
-        return; /* the current wave is not done */
-  sv->wave_active = false;
-  ev_timer_stop (sv->loop, &sv->grace);
   for (i = 0; i < sv->n; i++)
-    if (sv->c[i].running && (!any || sv->c[i].svc->wave > wave))
-      {
-        wave = sv->c[i].svc->wave;
-        any = true;
-      }
-  if (!any)
     {
-      finish (sv);
+      sv_container_t *c = sv->c[i];
+      if (!op_stops (op, c))
+        continue;
+      if (c->phase == SV_BACKOFF || (c->phase == SV_WAITING && op->kind == OP_DOWN))
+        stop_one (sv, c, 0);
+      if (c->phase == SV_WAITING && op->kind == OP_DOWN)
+        c->phase = SV_EXITED;
+      if ((c->phase == SV_RUNNING || c->phase == SV_STOPPING) && (!any || c->svc->wave > wave))
+        {
+          wave = c->svc->wave;
+          any = true;
+        }
+    }
+  if (any)
+    {
+      for (i = 0; i < sv->n; i++)
+        if (op_stops (op, sv->c[i]) && sv->c[i]->svc->wave == wave
+            && sv->c[i]->phase == SV_RUNNING)
+          stop_one (sv, sv->c[i], op->grace_ns);
       return;
     }
-  sv->stop_wave = wave;
-  sv->wave_active = true;
-  for (i = 0; i < sv->n; i++)
+  /* every container of the operation has stopped */
+  switch (op->kind)
     {
-      sv_container_t *c = &sv->c[i];
-      int64_t g = sv->grace_override_ns >= 0 ? sv->grace_override_ns : c->plan.stop_grace_ns;
-      stack_error_t *err = NULL;
-      if (!c->running || c->svc->wave != wave)
-        continue;
-      progress (sv, c->plan.spec.id, "Stopping");
-      if (rt_container_kill (&c->rt, c->plan.stop_signal, &err) < 0)
+    case OP_DOWN:
+      down_finish (sv);
+      break;
+    case OP_STOP:
+      op_done (sv, NULL);
+      break;
+    case OP_RESTART:
+      start_phase (sv);
+      break;
+    case OP_UP:
+      if (reconcile_apply (sv, &err) < 0)
         {
-          fprintf (stderr, "stack: %s\n", err->msg);
+          op_fail (sv, "%s", err->msg);
           stack_error_free (&err);
+          return;
         }
-      if (g > grace)
-        grace = g;
+      start_phase (sv);
+      break;
+    case OP_START:
+      break;
     }
-  ev_timer_set (&sv->grace, (double)grace / 1e9, 0.);
-  ev_timer_start (sv->loop, &sv->grace);
 }
 
-static void
-kill_wave (supervisor_t *sv, bool all)
+int
+sv_kill (supervisor_t *sv, json_t *services, int sig, stack_error_t **err)
 {
   size_t i;
+  bool saved[1024] = { 0 }, *keep = sv->n <= 1024 ? saved : xzalloc (sv->n * sizeof *keep);
+  int ret = 0;
 
+  /* the operation under way keeps its own selection */
   for (i = 0; i < sv->n; i++)
+    keep[i] = sv->c[i]->in_op;
+  if (select_services (sv, services, false, err) < 0)
+    ret = -1;
+  for (i = 0; ret == 0 && i < sv->n; i++)
     {
-      sv_container_t *c = &sv->c[i];
-      stack_error_t *err = NULL;
-      if (!c->running || (!all && c->svc->wave != sv->stop_wave))
+      sv_container_t *c = sv->c[i];
+      stack_error_t *e = NULL;
+      if (!c->in_op)
         continue;
-      if (rt_container_kill (&c->rt, SIGKILL, &err) < 0)
-        {
-          fprintf (stderr, "stack: %s\n", err->msg);
-          stack_error_free (&err);
-        }
+      if (c->phase == SV_BACKOFF)
+        stop_one (sv, c, 0);
+      if (c->phase != SV_RUNNING && c->phase != SV_STOPPING)
+        continue;
+      /* a signal that ends it is a stop; one it handles (SIGHUP to
+         reload, say) must not cost it its restart policy */
+      if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT
+          || sig == c->plan.stop_signal)
+        c->manual_stop = true;
+      sv_event (sv, c, "kill", json_pack ("{si}", "signal", sig));
+      if (rt_container_kill (&c->rt, sig, &e) < 0)
+        complain (&e);
+      else
+        progress (sv, c->plan.spec.id, "Killed");
     }
-}
-
-static void
-grace_cb (struct ev_loop *loop, ev_timer *w, int revents)
-{
-  supervisor_t *sv = w->data;
-
-  (void)loop, (void)revents;
-  /* the exits come through child_cb, which moves on to the next wave */
-  kill_wave (sv, false);
-}
-
-static void
-stop_all (supervisor_t *sv, bool remove, int64_t grace_override_ns)
-{
-  if (remove)
-    sv->remove = true;
-  if (sv->stopping)
-    return;
-  sv->stopping = true;
-  sv->grace_override_ns = grace_override_ns;
-  stop_progress (sv);
+  for (i = 0; i < sv->n; i++)
+    sv->c[i]->in_op = keep[i];
+  if (keep != saved)
+    free (keep);
+  return ret;
 }
 
 static void
 signal_cb (struct ev_loop *loop, ev_signal *w, int revents)
 {
   supervisor_t *sv = w->data;
+  size_t i;
 
   (void)loop, (void)revents;
-  if (sv->stopping && w->signum == SIGINT)
+  if (sv->interrupted && w->signum == SIGINT)
     {
       /* a second Ctrl-C: no more waiting */
       fputs ("stack: killing\n", stderr);
-      kill_wave (sv, true);
+      for (i = 0; i < sv->n; i++)
+        if (sv->c[i]->phase == SV_STOPPING || sv->c[i]->phase == SV_RUNNING)
+          {
+            stack_error_t *err = NULL;
+            sv->c[i]->manual_stop = true;
+            if (rt_container_kill (&sv->c[i]->rt, SIGKILL, &err) < 0)
+              complain (&err);
+          }
       return;
     }
+  if (sv->interrupted)
+    return;
+  sv->interrupted = true;
   if (w->signum == SIGINT)
     fputs ("stack: stopping (Ctrl-C again to kill)\n", stderr);
-  stop_all (sv, false, -1);
-}
-
-/* ---- the control socket ---- */
-
-typedef struct client
-{
-  ev_io io;
-  supervisor_t *sv;
-  strbuf_t in;
-} client_t;
-
-static void
-client_close (struct ev_loop *loop, client_t *cl, bool keep_fd)
-{
-  ev_io_stop (loop, &cl->io);
-  if (!keep_fd)
-    close (cl->io.fd);
-  sb_free (&cl->in);
-  free (cl);
-}
-
-static void
-client_reply (int fd, json_t *j)
-{
-  char *text = json_dumps (j, JSON_COMPACT);
-
-  if (text)
+  if (sv->detached)
     {
-      (void)!send (fd, text, strlen (text), MSG_NOSIGNAL);
-      (void)!send (fd, "\n", 1, MSG_NOSIGNAL);
-    }
-  free (text);
-  json_decref (j);
-}
-
-/* One request; returns true when the client's fd was kept to answer later. */
-static bool
-client_request (supervisor_t *sv, int fd, const char *line)
-{
-  json_error_t jerr;
-  json_t *req = json_loads (line, 0, &jerr);
-  const char *cmd = json_string_value (json_object_get (req, "command"));
-  bool kept = false;
-
-  if (cmd && strcmp (cmd, "ping") == 0)
-    client_reply (fd, json_pack ("{sbsi}", "ok", 1, "pid", (int)getpid ()));
-  else if (cmd && strcmp (cmd, "down") == 0)
-    {
-      json_t *t = json_object_get (req, "timeout");
-      if (sv->n_waiters == SV_MAX_WAITERS)
-        client_reply (fd, json_pack ("{sbss}", "ok", 0, "error", "too many waiting clients"));
-      else
-        {
-          sv->waiters[sv->n_waiters++] = fd;
-          kept = true;
-          stop_all (sv, true, json_is_integer (t) ? json_integer_value (t) * 1000000000 : -1);
-        }
-    }
-  else
-    client_reply (fd, json_pack ("{sbss}", "ok", 0, "error", "unknown command"));
-  json_decref (req);
-  return kept;
-}
-
-static void
-client_cb (struct ev_loop *loop, ev_io *w, int revents)
-{
-  client_t *cl = (client_t *)w;
-  char buf[4096], *nl;
-  ssize_t n = recv (w->fd, buf, sizeof buf, 0);
-
-  (void)revents;
-  if (n < 0 && (errno == EINTR || errno == EAGAIN))
-    return;
-  if (n <= 0 || cl->in.len + (size_t)n > CONTROL_LINE_MAX)
-    {
-      client_close (loop, cl, false);
+      /* SIGTERM to a detached supervisor: take the project down */
+      sv_queue (sv, NULL, OP_DOWN, NULL);
       return;
     }
-  sb_put (&cl->in, buf, (size_t)n);
-  if ((nl = memchr (cl->in.s, '\n', cl->in.len)) == NULL)
-    return;
-  *nl = '\0';
-  client_close (loop, cl, client_request (cl->sv, w->fd, cl->in.s));
-}
-
-static void
-listen_cb (struct ev_loop *loop, ev_io *w, int revents)
-{
-  supervisor_t *sv = w->data;
-  client_t *cl;
-  int fd = accept4 (w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-  (void)revents;
-  if (fd < 0)
-    return;
-  cl = xzalloc (sizeof *cl);
-  cl->sv = sv;
-  ev_io_init (&cl->io, client_cb, fd, EV_READ);
-  ev_io_start (loop, &cl->io);
+  /* the foreground: stop, keep what stopped for `ps -a` and `logs` */
+  if (sv->op && !sv->op->stopping)
+    op_done (sv, "interrupted");
+  if (!sv->ending)
+    sv_queue (sv, NULL, OP_STOP, NULL);
+  sv->ending = true;
 }
 
 /* ---- the whole ---- */
-
-static void
-ready (supervisor_t *sv, const char *error)
-{
-  if (sv->ready_fd < 0)
-    return;
-  if (error)
-    dprintf (sv->ready_fd, "error %s\n", error);
-  else
-    dprintf (sv->ready_fd, "ok\n");
-  close (sv->ready_fd);
-  sv->ready_fd = -1;
-}
 
 int
 supervisor_run (supervisor_t *sv)
@@ -615,10 +1279,9 @@ supervisor_run (supervisor_t *sv)
 
   sv->loop = ev_default_loop (EVFLAG_AUTO);
   sv->exit_code = 0;
-  sv->grace_override_ns = -1;
   signal (SIGPIPE, SIG_IGN);
-  ev_timer_init (&sv->grace, grace_cb, 0., 0.);
-  sv->grace.data = sv;
+  ev_timer_init (&sv->tick, tick_cb, 0.1, 0.1);
+  sv->tick.data = sv;
   ev_signal_init (&sv->sigterm, signal_cb, SIGTERM);
   sv->sigterm.data = sv;
   ev_signal_start (sv->loop, &sv->sigterm);
@@ -630,61 +1293,52 @@ supervisor_run (supervisor_t *sv)
 
   sv->st->supervisor_pid = getpid ();
   sv->st->supervisor_start = proc_start_time (getpid ());
-  if ((sv->listen_fd = control_listen (sv->run_dir, &err)) < 0)
-    goto failed;
-  ev_io_init (&sv->listen, listen_cb, sv->listen_fd, EV_READ);
-  sv->listen.data = sv;
-  ev_io_start (sv->loop, &sv->listen);
-
   for (i = 0; i < sv->n; i++)
     {
-      sv->c[i].sv = sv;
-      sv->c[i].log_fd = -1;
+      size_t w = strlen (sv->c[i]->plan.spec.id) - strlen (sv->project->name) - 1;
+      sv->c[i]->sv = sv;
+      sv->c[i]->color = i;
+      sv->c[i]->phase = SV_WAITING;
+      if (w > sv->name_width)
+        sv->name_width = w;
     }
-  if (wiring_up (sv, &err) < 0)
-    goto failed;
-  for (i = 0; i < sv->n; i++)
-    if (create_one (sv, &sv->c[i], &err) < 0)
-      goto failed;
-  ready (sv, NULL);
-  if (!sv->detached)
+  if (control_start (sv, &err) < 0 || wiring_up (sv, &err) < 0)
     {
-      /* the foreground ends when every container has ended */
-      for (i = 0; i < sv->n && !sv->c[i].running; i++)
-        ;
-      if (i == sv->n)
-        goto out;
-    }
-  ev_run (sv->loop, 0);
-  goto out;
-
-failed:
-  fprintf (stderr, "stack: %s\n", err->msg);
-  ready (sv, err->msg);
-  stack_error_free (&err);
-  sv->exit_code = 1;
-  /* take down what came up, at once */
-  for (i = 0; i < sv->n && !sv->c[i].running; i++)
-    ;
-  if (i < sv->n)
-    {
-      stop_all (sv, true, 0);
-      ev_run (sv->loop, 0);
-    }
-  else if (remove_project (sv->st, sv->run_dir, sv->store, &err) < 0)
-    {
-      fprintf (stderr, "stack: %s\n", err->msg);
+      sv->exit_code = 1;
+      if (sv->ready_fd >= 0)
+        {
+          dprintf (sv->ready_fd, "error %s\n", err->msg);
+          close (sv->ready_fd);
+          sv->ready_fd = -1;
+        }
+      else
+        fprintf (stderr, "stack: %s\n", err->msg);
       stack_error_free (&err);
+      if (remove_project (sv->st, sv->run_dir, sv->store, &err) < 0)
+        complain (&err);
+      goto out;
     }
+  sv_queue (sv, NULL, OP_UP, NULL);
+  /* (it may all be over already: a foreground of one-shot services) */
+  if (!sv->ending || sv->op)
+    ev_run (sv->loop, 0);
+  if (!sv->detached && sv->exit_code == 0 && sv->interrupted && sv->exit_code_from == NULL
+      && !sv->abort_on_exit)
+    sv->exit_code = 130;
 
 out:
-  wiring_release_ports (sv);
-  if (sv->listen_fd >= 0)
+  for (i = 0; i < sv->n; i++)
     {
-      cleanup_free char *sock = xasprintf ("%s/control.sock", sv->run_dir);
-      ev_io_stop (sv->loop, &sv->listen);
-      close (sv->listen_fd);
-      unlink (sock);
+      sv_container_t *c = sv->c[i];
+      health_stop (c);
+      logpipe_stop (sv->loop, &c->out);
+      logpipe_stop (sv->loop, &c->err);
+      if (c->log)
+        logfile_close (c->log);
+      c->log = NULL;
     }
+  wiring_release_ports (sv);
+  control_stop (sv);
+  reconcile_free ();
   return sv->exit_code;
 }

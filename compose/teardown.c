@@ -159,7 +159,7 @@ control_listen (const char *run_dir, stack_error_t **err)
     return -1;
   (void)unlinkat (dirfd, "control.sock", 0);
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0 || bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 16) < 0)
+  if (fd < 0 || bind (fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen (fd, 64) < 0)
     return stack_error_make (err, errno, "listen on `%s/control.sock`", run_dir);
   return steal_fd (&fd);
 }

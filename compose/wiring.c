@@ -182,12 +182,12 @@ wiring_check (supervisor_t *sv, stack_error_t **err)
     }
   /* a fixed address taken twice on one network */
   for (i = 0; i < sv->n; i++)
-    for (j = 0; j < sv->c[i].plan.n_attachments; j++)
+    for (j = 0; j < sv->c[i]->plan.n_attachments; j++)
       for (k = i; k < sv->n; k++)
-        for (l = k == i ? j + 1 : 0; l < sv->c[k].plan.n_attachments; l++)
+        for (l = k == i ? j + 1 : 0; l < sv->c[k]->plan.n_attachments; l++)
           {
-            const plan_attachment_t *x = &sv->c[i].plan.attachments[j];
-            const plan_attachment_t *y = &sv->c[k].plan.attachments[l];
+            const plan_attachment_t *x = &sv->c[i]->plan.attachments[j];
+            const plan_attachment_t *y = &sv->c[k]->plan.attachments[l];
             const node_t *n = y->address_node;
             char a[16];
             if (x->ipv4_address == 0 || x->ipv4_address != y->ipv4_address
@@ -197,8 +197,8 @@ wiring_check (supervisor_t *sv, stack_error_t **err)
                 err, 0, "%s:%u:%u: services.%s.networks.%s.ipv4_address: %s is service `%s`'s "
                         "already; give each service its own address",
                 n->mark.src ? n->mark.src->path : "-", n->mark.line, n->mark.col,
-                sv->c[k].svc->name, y->network, net_addr_format (y->ipv4_address, a, sizeof a),
-                sv->c[i].svc->name);
+                sv->c[k]->svc->name, y->network, net_addr_format (y->ipv4_address, a, sizeof a),
+                sv->c[i]->svc->name);
           }
   return 0;
 }
@@ -216,16 +216,16 @@ wiring_reserve_ports (supervisor_t *sv, stack_error_t **err)
 
   for (i = 0; i < sv->n; i++)
     {
-      sv_container_t *c = &sv->c[i];
+      sv_container_t *c = sv->c[i];
       c->port_fds = xmalloc ((c->plan.n_ports + 1) * sizeof *c->port_fds);
       c->host_ports = xzalloc ((c->plan.n_ports + 1) * sizeof *c->host_ports);
       for (j = 0; j < c->plan.n_ports; j++)
         c->port_fds[j] = -1;
     }
   for (i = 0; i < sv->n; i++)
-    for (j = 0; j < sv->c[i].plan.n_ports; j++)
+    for (j = 0; j < sv->c[i]->plan.n_ports; j++)
       {
-        sv_container_t *c = &sv->c[i];
+        sv_container_t *c = sv->c[i];
         const plan_port_t *pp = &c->plan.ports[j];
         int fd = net_port_reserve (pp->host_ip, pp->host_lo, pp->host_hi, pp->protocol,
                                    &c->host_ports[j], err);
@@ -236,10 +236,10 @@ wiring_reserve_ports (supervisor_t *sv, stack_error_t **err)
           }
         /* taken by this very file: say which service has it */
         for (k = 0; k <= i; k++)
-          for (l = 0; l < sv->c[k].plan.n_ports && (k < i || l < j); l++)
+          for (l = 0; l < sv->c[k]->plan.n_ports && (k < i || l < j); l++)
             {
-              const plan_port_t *q = &sv->c[k].plan.ports[l];
-              uint16_t got = sv->c[k].host_ports[l];
+              const plan_port_t *q = &sv->c[k]->plan.ports[l];
+              uint16_t got = sv->c[k]->host_ports[l];
               if ((*err)->status == EADDRINUSE && q->protocol == pp->protocol
                   && got >= pp->host_lo && got <= pp->host_hi
                   && (q->host_ip == 0 || pp->host_ip == 0 || q->host_ip == pp->host_ip))
@@ -249,7 +249,7 @@ wiring_reserve_ports (supervisor_t *sv, stack_error_t **err)
                                            "%s: host port %u/%s is published by service `%s` "
                                            "already (%s); publish another one",
                                            pp->where, got, proto_name (pp->protocol),
-                                           sv->c[k].svc->name, q->where);
+                                           sv->c[k]->svc->name, q->where);
                 }
             }
         return stack_error_wrap (err, "%s", pp->where);
@@ -264,15 +264,15 @@ wiring_release_ports (supervisor_t *sv)
 
   for (i = 0; i < sv->n; i++)
     {
-      for (j = 0; sv->c[i].port_fds && j < sv->c[i].plan.n_ports; j++)
-        if (sv->c[i].port_fds[j] >= 0)
-          close (sv->c[i].port_fds[j]);
-      free (sv->c[i].port_fds);
-      free (sv->c[i].host_ports);
-      free (sv->c[i].addrs);
-      sv->c[i].port_fds = NULL;
-      sv->c[i].host_ports = NULL;
-      sv->c[i].addrs = NULL;
+      for (j = 0; sv->c[i]->port_fds && j < sv->c[i]->plan.n_ports; j++)
+        if (sv->c[i]->port_fds[j] >= 0)
+          close (sv->c[i]->port_fds[j]);
+      free (sv->c[i]->port_fds);
+      free (sv->c[i]->host_ports);
+      free (sv->c[i]->addrs);
+      sv->c[i]->port_fds = NULL;
+      sv->c[i]->host_ports = NULL;
+      sv->c[i]->addrs = NULL;
     }
 }
 
@@ -351,7 +351,7 @@ addresses (supervisor_t *sv, stack_error_t **err)
   size_t i, j, k;
 
   for (i = 0; i < sv->n; i++)
-    sv->c[i].addrs = xzalloc ((sv->c[i].plan.n_attachments + 1) * sizeof (uint32_t));
+    sv->c[i]->addrs = xzalloc ((sv->c[i]->plan.n_attachments + 1) * sizeof (uint32_t));
   for (k = 0; k < sv->n_nets; k++)
     {
       sv_network_t *n = &sv->nets[k];
@@ -369,19 +369,19 @@ addresses (supervisor_t *sv, stack_error_t **err)
       used[n_used++] = n->gateway;
       /* fixed addresses first: a chosen one must not take them */
       for (i = 0; i < sv->n; i++)
-        for (j = 0; j < sv->c[i].plan.n_attachments; j++)
-          if (strcmp (sv->c[i].plan.attachments[j].network, n->plan->key) == 0
-              && sv->c[i].plan.attachments[j].ipv4_address)
-            used[n_used++] = sv->c[i].addrs[j] = sv->c[i].plan.attachments[j].ipv4_address;
+        for (j = 0; j < sv->c[i]->plan.n_attachments; j++)
+          if (strcmp (sv->c[i]->plan.attachments[j].network, n->plan->key) == 0
+              && sv->c[i]->plan.attachments[j].ipv4_address)
+            used[n_used++] = sv->c[i]->addrs[j] = sv->c[i]->plan.attachments[j].ipv4_address;
       for (i = 0; i < sv->n; i++)
-        for (j = 0; j < sv->c[i].plan.n_attachments; j++)
-          if (strcmp (sv->c[i].plan.attachments[j].network, n->plan->key) == 0
-              && sv->c[i].addrs[j] == 0)
+        for (j = 0; j < sv->c[i]->plan.n_attachments; j++)
+          if (strcmp (sv->c[i]->plan.attachments[j].network, n->plan->key) == 0
+              && sv->c[i]->addrs[j] == 0)
             {
-              if ((sv->c[i].addrs[j] = net_next_address (n->subnet, used, n_used)) == 0)
+              if ((sv->c[i]->addrs[j] = net_next_address (n->subnet, used, n_used)) == 0)
                 return stack_error_make (err, 0, "network `%s`: no address left for `%s`",
-                                         n->plan->name, sv->c[i].svc->name);
-              used[n_used++] = sv->c[i].addrs[j];
+                                         n->plan->name, sv->c[i]->svc->name);
+              used[n_used++] = sv->c[i]->addrs[j];
             }
     }
   return 0;
@@ -396,7 +396,7 @@ rules_up (supervisor_t *sv, stack_error_t **err)
   size_t i, j, n_ports = 0;
 
   for (i = 0; i < sv->n; i++)
-    n_ports += sv->c[i].plan.n_ports;
+    n_ports += sv->c[i]->plan.n_ports;
   ports = xzalloc ((n_ports + 1) * sizeof *ports);
   r.ports = ports;
   /* only our own bridges get filter rules: an external bridge's traffic is
@@ -410,7 +410,7 @@ rules_up (supervisor_t *sv, stack_error_t **err)
       }
   for (i = 0; i < sv->n; i++)
     {
-      sv_container_t *c = &sv->c[i];
+      sv_container_t *c = sv->c[i];
       sv_network_t *n = NULL;
       uint32_t addr = 0;
 
@@ -461,6 +461,80 @@ wiring_up (supervisor_t *sv, stack_error_t **err)
   return ret;
 }
 
+int
+wiring_add (supervisor_t *sv, sv_container_t *c, const sv_container_t *replaced,
+             stack_error_t **err)
+{
+  size_t i, j, k, l;
+
+  c->addrs = xzalloc ((c->plan.n_attachments + 1) * sizeof *c->addrs);
+  for (j = 0; j < c->plan.n_attachments; j++)
+    {
+      const plan_attachment_t *at = &c->plan.attachments[j];
+      sv_network_t *n = net_of (sv, at->network);
+      cleanup_free uint32_t *used = NULL;
+      size_t n_used = 0;
+
+      if (n == NULL)
+        return stack_error_make (err, 0,
+                                 "service `%s` joins network `%s`, which the running project "
+                                 "does not have: `down` and `up` the project to add networks",
+                                 c->svc->name, at->network);
+      for (k = 0; replaced && k < replaced->plan.n_attachments && at->ipv4_address == 0; k++)
+        if (strcmp (replaced->plan.attachments[k].network, at->network) == 0 && replaced->addrs)
+          c->addrs[j] = replaced->addrs[k]; /* it keeps its address */
+      if (c->addrs[j])
+        continue;
+      used = xmalloc ((sv->n * 4 + 2) * sizeof *used);
+      used[n_used++] = n->gateway;
+      for (i = 0; i < sv->n; i++)
+        for (l = 0; sv->c[i] != replaced && sv->c[i]->addrs && l < sv->c[i]->plan.n_attachments;
+             l++)
+          if (strcmp (sv->c[i]->plan.attachments[l].network, at->network) == 0)
+            {
+              if (n_used % 4 == 0)
+                used = xrealloc (used, (n_used + 5) * sizeof *used);
+              used[n_used++] = sv->c[i]->addrs[l];
+            }
+      if (at->ipv4_address)
+        {
+          for (i = 0; i < n_used; i++)
+            if (used[i] == at->ipv4_address)
+              return stack_error_make (err, 0, "service `%s`: ipv4_address on `%s` is taken",
+                                       c->svc->name, at->network);
+          c->addrs[j] = at->ipv4_address;
+        }
+      else if ((c->addrs[j] = net_next_address (n->subnet, used, n_used)) == 0)
+        return stack_error_make (err, 0, "network `%s`: no address left for `%s`", n->plan->name,
+                                 c->svc->name);
+    }
+  c->port_fds = xmalloc ((c->plan.n_ports + 1) * sizeof *c->port_fds);
+  c->host_ports = xzalloc ((c->plan.n_ports + 1) * sizeof *c->host_ports);
+  for (j = 0; j < c->plan.n_ports; j++)
+    c->port_fds[j] = -1;
+  for (j = 0; j < c->plan.n_ports; j++)
+    {
+      const plan_port_t *pp = &c->plan.ports[j];
+      if ((c->port_fds[j] = net_port_reserve (pp->host_ip, pp->host_lo, pp->host_hi, pp->protocol,
+                                              &c->host_ports[j], err))
+          < 0)
+        return stack_error_wrap (err, "%s", pp->where);
+    }
+  return 0;
+}
+
+int
+wiring_rules (supervisor_t *sv, stack_error_t **err)
+{
+  int lock, ret;
+
+  if ((lock = net_lock (err)) < 0)
+    return -1;
+  ret = rules_up (sv, err);
+  net_unlock (lock);
+  return ret;
+}
+
 /* ---- names ---- */
 
 /* The container whose network c uses: itself, or service:NAME's. */
@@ -471,11 +545,11 @@ net_owner (supervisor_t *sv, sv_container_t *c)
 
   for (hops = 0; c->plan.net == PLAN_NS_SERVICE && hops < sv->n; hops++)
     {
-      for (i = 0; i < sv->n && strcmp (sv->c[i].svc->name, c->plan.net_service) != 0; i++)
+      for (i = 0; i < sv->n && strcmp (sv->c[i]->svc->name, c->plan.net_service) != 0; i++)
         ;
       if (i == sv->n)
         break;
-      c = &sv->c[i];
+      c = sv->c[i];
     }
   return c;
 }
@@ -539,7 +613,7 @@ wiring_hosts (supervisor_t *sv, sv_container_t *c)
       const char *net = o->plan.attachments[k].network;
       for (i = 0; i < sv->n; i++)
         {
-          sv_container_t *x = &sv->c[i];
+          sv_container_t *x = sv->c[i];
           uint32_t addr = addr_on (x, net);
           const char *const *al = NULL;
           if (addr == 0)
@@ -661,6 +735,11 @@ wiring_container (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
     return -1;
   if (c->plan.net != PLAN_NS_PRIVATE && c->plan.net != PLAN_NS_NONE)
     return 0;
+  /* a restart: the last life's host ends go with its namespace, in the
+     kernel's own time; the names are needed now */
+  for (j = 0; j < n; j++)
+    if (if_nametoindex (eps[j].host_ifname) != 0 && net_link_delete (eps[j].host_ifname, err) < 0)
+      return -1;
   path = xasprintf ("/proc/%d/ns/net", (int)c->rt.pid);
   if ((netns = open (path, O_RDONLY | O_CLOEXEC)) < 0)
     return stack_error_make (err, errno, "open `%s`", path);
