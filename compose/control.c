@@ -166,7 +166,7 @@ request (client_t *cl, json_t *req)
   else if (strcmp (cmd, "kill") == 0)
     {
       json_t *sig = json_object_get (req, "signal");
-      if (sv_kill (sv, json_object_get (req, "services"),
+      if (sv_kill (sv, cl, json_object_get (req, "services"),
                    json_is_integer (sig) ? (int)json_integer_value (sig) : SIGKILL, &err)
           < 0)
         {

@@ -151,9 +151,11 @@ void progress_of (supervisor_t *sv, const char *kind, const char *name, const ch
    gets progress lines and the final answer; unknown services are part of
    that answer. */
 void sv_queue (supervisor_t *sv, struct client *cl, enum sv_op_kind kind, json_t *req);
-/* Signal the running containers of services at once (kill); they are not
-   restarted by their policy. */
-int sv_kill (supervisor_t *sv, json_t *services, int sig, stack_error_t **err);
+/* Signal the running containers of services at once (kill), telling cl
+   each; a signal that ends them (KILL, TERM, INT, QUIT, their stop
+   signal) keeps their restart policy from starting them again. */
+int sv_kill (supervisor_t *sv, struct client *cl, json_t *services, int sig,
+             stack_error_t **err);
 /* Progress of the operation under way: to its client, to `up -d`'s
    terminal, or to stderr in the foreground. */
 void sv_progress (supervisor_t *sv, const char *fmt, ...) PRINTF_LIKE (2, 3);

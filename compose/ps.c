@@ -12,13 +12,28 @@
 #include "cli-internal.h"
 #include "lifecycle-internal.h"
 
-/* What the container is now: the recorded state, unless its process is
-   gone (its supervisor was killed, the machine rebooted). */
+/* Is the project's supervisor alive? Set once the state is loaded. */
+static bool supervised;
+
+/* What the container is now: the recorded state, unless nobody keeps it
+   up to date any more (its supervisor was killed, the machine rebooted)
+   and its process is gone. While the supervisor lives, its record is the
+   truth: a PID 1 that has just exited is being seen to (restarted, or
+   recorded as exited) at this very moment. */
 static enum st_state
 current_state (const st_container_t *c, bool *lost)
 {
-  *lost = c->state == ST_RUNNING && !st_container_alive (c);
+  *lost = !supervised && (c->state == ST_RUNNING || c->state == ST_RESTARTING)
+          && !st_container_alive (c);
   return *lost ? ST_EXITED : c->state;
+}
+
+static void
+check_supervisor (const state_t *st)
+{
+  supervised = st && st->supervisor_pid > 0
+               && proc_start_time (st->supervisor_pid) == st->supervisor_start
+               && st->supervisor_start != 0;
 }
 
 static char *
@@ -171,6 +186,7 @@ cmd_ps (struct globals *g, int argc, char **argv)
       ret = report_failure (&err);
       goto out;
     }
+  check_supervisor (st);
 
   for (i = 0; st && i < st->n_containers; i++)
     if (wanted (&st->containers[i], all, argv + optind, argc - optind))
@@ -270,6 +286,7 @@ cmd_port (struct globals *g, int argc, char **argv)
       ret = report_failure (&err);
       goto out;
     }
+  check_supervisor (st);
   c = state_find (st, argv[optind]);
   if (c == NULL || !st_container_alive (c))
     {

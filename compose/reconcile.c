@@ -235,7 +235,7 @@ reconcile_apply (supervisor_t *sv, stack_error_t **err)
   for (i = 0; i < pending.n; i++)
     {
       sv_container_t *c = pending.add[i];
-      size_t w = strlen (c->plan.spec.id) - strlen (sv->project->name) - 1;
+      size_t w = strlen (c->plan.spec.id) - strlen (sv->project->name);
       c->sv = sv;
       c->phase = SV_WAITING;
       c->color = sv->n;

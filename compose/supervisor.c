@@ -570,7 +570,7 @@ select_services (supervisor_t *sv, json_t *services, bool with_deps, stack_error
       if (strcmp (sv->c[i]->svc->name, s) == 0)
         found = sv->c[i]->in_op = true;
     if (!found)
-      return stack_error_make (err, EINVAL, "no such service: `%s`", s ? s : "?");
+      return stack_error_set (err, 0, "no such service: `%s`", s ? s : "?");
   }
   while (with_deps && grew)
     {
@@ -1115,11 +1115,13 @@ down_finish (supervisor_t *sv)
   size_t i;
 
   for (i = 0; i < sv->n; i++)
-    if (sv->c[i]->log)
-      {
+    {
+      if (sv->c[i]->log)
         logfile_close (sv->c[i]->log);
-        sv->c[i]->log = NULL;
-      }
+      sv->c[i]->log = NULL;
+      if (sv->c[i]->recorded)
+        sv_event (sv, sv->c[i], "destroy", NULL);
+    }
   if (remove_project (sv->st, sv->run_dir, sv->store, &err) < 0)
     {
       sv->exit_code = 1;
@@ -1190,7 +1192,7 @@ stop_progress (supervisor_t *sv)
 }
 
 int
-sv_kill (supervisor_t *sv, json_t *services, int sig, stack_error_t **err)
+sv_kill (supervisor_t *sv, struct client *cl, json_t *services, int sig, stack_error_t **err)
 {
   size_t i;
   bool saved[1024] = { 0 }, *keep = sv->n <= 1024 ? saved : xzalloc (sv->n * sizeof *keep);
@@ -1220,7 +1222,12 @@ sv_kill (supervisor_t *sv, json_t *services, int sig, stack_error_t **err)
       if (rt_container_kill (&c->rt, sig, &e) < 0)
         complain (&e);
       else
-        progress (sv, c->plan.spec.id, "Killed");
+        {
+          /* no operation is under way for it: straight to its client */
+          char *line = xasprintf (" Container %s  Killed", c->plan.spec.id);
+          control_send (cl, json_pack ("{ss}", "progress", line));
+          free (line);
+        }
     }
   for (i = 0; i < sv->n; i++)
     sv->c[i]->in_op = keep[i];
@@ -1295,7 +1302,8 @@ supervisor_run (supervisor_t *sv)
   sv->st->supervisor_start = proc_start_time (getpid ());
   for (i = 0; i < sv->n; i++)
     {
-      size_t w = strlen (sv->c[i]->plan.spec.id) - strlen (sv->project->name) - 1;
+      /* Compose pads to the longest name plus one, in `up` as in `logs` */
+      size_t w = strlen (sv->c[i]->plan.spec.id) - strlen (sv->project->name);
       sv->c[i]->sv = sv;
       sv->c[i]->color = i;
       sv->c[i]->phase = SV_WAITING;

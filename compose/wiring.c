@@ -151,23 +151,61 @@ find_external (supervisor_t *sv, const plan_network_t *pn, sv_network_t *out, st
 
 /* ---- before anything exists ---- */
 
+/* The project's state, when it runs (or ran): its own networks are not
+   in the way of a reconciling `up`, nor of one after a crash (which
+   removes them first). */
+static state_t *
+own_subnets (const char *project)
+{
+  cleanup_free char *run_dir = state_run_dir (project);
+  stack_error_t *err = NULL;
+  state_t *st = NULL;
+
+  if (state_load (run_dir, &st, &err) < 0)
+    stack_error_free (&err);
+  return st;
+}
+
+static bool
+is_own (const state_t *own, const char *name, net_prefix_t p)
+{
+  char a[20];
+  size_t i;
+
+  net_prefix_format (p, a, sizeof a);
+  for (i = 0; own && i < own->n_networks; i++)
+    if (own->networks[i].created && strcmp (own->networks[i].name, name) == 0
+        && own->networks[i].subnet && strcmp (own->networks[i].subnet, a) == 0)
+      return true;
+  return false;
+}
+
+static void
+state_freep (state_t **st)
+{
+  state_free (*st);
+}
+#define cleanup_state __attribute__ ((cleanup (state_freep)))
+
 int
 wiring_check (supervisor_t *sv, stack_error_t **err)
 {
   cleanup_free net_prefix_t *host = NULL;
+  cleanup_state state_t *own = NULL;
   size_t n_host = 0, i, j, k, l;
 
   if (plan_networks (sv->project->arena, sv->project, &sv->plan_nets, &sv->n_nets, err) < 0)
     return -1;
   if (net_host_prefixes (&host, &n_host, err) < 0)
     return -1;
+  own = own_subnets (sv->project->name);
   for (i = 0; i < sv->n_nets; i++)
     {
       const plan_network_t *pn = &sv->plan_nets[i];
       if (pn->external || pn->subnet.len == 0)
         continue;
       for (j = 0; j < n_host; j++)
-        if (net_prefix_overlaps (pn->subnet, host[j]))
+        if (net_prefix_overlaps (pn->subnet, host[j]) && !is_own (own, pn->name, host[j]))
           {
             char a[20], b[20];
             const node_t *n = pn->subnet_node;

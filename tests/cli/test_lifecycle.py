@@ -327,7 +327,7 @@ volumes:
         r = self.stack("up")
         self.assertEqual(r.returncode, 0, r.stderr)
         # every container's output, both streams, prefixed as Compose does
-        self.assertEqual(sorted(r.stdout.splitlines()), ["a-1 | from a", "b-1 | from b"])
+        self.assertEqual(sorted(r.stdout.splitlines()), ["a-1  | from a", "b-1  | from b"])
         p = self.project
         self.assertEqual(sorted(r.stderr.splitlines()),
                          [" Container %s-a-1  Started" % p, " Container %s-b-1  Started" % p,
