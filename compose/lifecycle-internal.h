@@ -121,6 +121,7 @@ typedef struct supervisor
   sv_op_t *op;   /* under way; the queue follows op->next */
   bool interrupted; /* Ctrl-C once: stopping; twice: killing */
   bool ending;      /* the loop ends once the operation under way is done */
+  bool checking, recheck; /* op_check under way; asked again meanwhile */
   int exit_code;
   struct client **subs; /* subscribers of `events` */
   size_t n_subs;
@@ -222,6 +223,8 @@ void health_stop (sv_container_t *c);
 
 /* The state entry of c (entries move as the state grows). */
 st_container_t *sv_state (sv_container_t *c);
+/* The container of service (not one a reconcile is replacing); NULL. */
+sv_container_t *sv_find (supervisor_t *sv, const char *service);
 /* Write the state file; a failure is reported on stderr. */
 void sv_save (supervisor_t *sv);
 /* c's health changed to st->health: save, tell subscribers

@@ -83,17 +83,6 @@ load (json_t *req, compose_project_t **out, stack_error_t **err)
   return ret;
 }
 
-static sv_container_t *
-find (supervisor_t *sv, const char *service)
-{
-  size_t i;
-
-  for (i = 0; i < sv->n; i++)
-    if (strcmp (sv->c[i]->svc->name, service) == 0 && !sv->c[i]->remove)
-      return sv->c[i];
-  return NULL;
-}
-
 static void
 drop_pending (void)
 {
@@ -139,7 +128,7 @@ reconcile_prepare (supervisor_t *sv, json_t *req, stack_error_t **err)
   for (i = 0; i < n; i++)
     {
       const compose_service_t *svc = &p->services[order[i]];
-      sv_container_t *old = find (sv, svc->name), *c;
+      sv_container_t *old = sv_find (sv, svc->name), *c;
 
       if ((c = prepare_container (p, sv->store, svc, err)) == NULL)
         {

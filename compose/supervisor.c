@@ -80,11 +80,8 @@ sv_progress (supervisor_t *sv, const char *fmt, ...)
   va_list ap;
 
   va_start (ap, fmt);
-  if (vasprintf (&line, fmt, ap) < 0)
-    line = NULL;
+  line = xvasprintf (fmt, ap);
   va_end (ap);
-  if (line == NULL)
-    return;
   if (sv->op && sv->op->client)
     control_send (sv->op->client, json_pack ("{ss}", "progress", line));
   else if (sv->ready_fd >= 0)
@@ -209,8 +206,8 @@ record_volumes (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
   return 0;
 }
 
-static sv_container_t *
-find_service (supervisor_t *sv, const char *service)
+sv_container_t *
+sv_find (supervisor_t *sv, const char *service)
 {
   size_t i;
 
@@ -224,7 +221,7 @@ find_service (supervisor_t *sv, const char *service)
 static const char *
 ns_of (supervisor_t *sv, const char *service, const char *ns, stack_error_t **err)
 {
-  sv_container_t *o = find_service (sv, service);
+  sv_container_t *o = sv_find (sv, service);
 
   if (o && o->phase == SV_RUNNING)
     return arena_printf (sv->project->arena, "/proc/%d/ns/%s", (int)o->rt.pid, ns);
@@ -546,10 +543,9 @@ op_fail (supervisor_t *sv, const char *fmt, ...)
   va_list ap;
 
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    msg = NULL;
+  msg = xvasprintf (fmt, ap);
   va_end (ap);
-  op_done (sv, msg ? msg : "out of memory");
+  op_done (sv, msg);
 }
 
 /* in_op for the services named and, when starting, what they depend on. */
@@ -578,7 +574,7 @@ select_services (supervisor_t *sv, json_t *services, bool with_deps, stack_error
       for (i = 0; i < sv->n; i++)
         for (k = 0; sv->c[i]->in_op && k < sv->c[i]->plan.n_deps; k++)
           {
-            sv_container_t *d = find_service (sv, sv->c[i]->plan.deps[k].service);
+            sv_container_t *d = sv_find (sv, sv->c[i]->plan.deps[k].service);
             if (d && !d->in_op)
               grew = d->in_op = true;
           }
@@ -600,7 +596,7 @@ restart_dependants (supervisor_t *sv)
       for (i = 0; i < sv->n; i++)
         for (k = 0; !sv->c[i]->in_op && k < sv->c[i]->plan.n_deps; k++)
           {
-            sv_container_t *d = find_service (sv, sv->c[i]->plan.deps[k].service);
+            sv_container_t *d = sv_find (sv, sv->c[i]->plan.deps[k].service);
             if (sv->c[i]->plan.deps[k].restart && d && d->in_op && sv->c[i]->phase == SV_RUNNING)
               grew = sv->c[i]->in_op = true;
           }
@@ -773,7 +769,7 @@ sv_queue (supervisor_t *sv, struct client *cl, enum sv_op_kind kind, json_t *req
 static int
 dep_met (supervisor_t *sv, sv_container_t *c, const plan_dep_t *d, char **msg)
 {
-  sv_container_t *o = find_service (sv, d->service);
+  sv_container_t *o = sv_find (sv, d->service);
   st_container_t *st;
 
   if (o == NULL)
@@ -825,7 +821,7 @@ dep_met (supervisor_t *sv, sv_container_t *c, const plan_dep_t *d, char **msg)
 /* Start what may start; end the operation when its containers are all up
    (and healthy, with --wait). */
 static void
-op_check (supervisor_t *sv)
+op_check_once (supervisor_t *sv)
 {
   sv_op_t *op = sv->op;
   bool done = true;
@@ -884,7 +880,12 @@ op_check (supervisor_t *sv)
           if (sv->op != op)
             return;
         }
-      if (op->wait && c->phase == SV_RUNNING && sv_state (c)->health == ST_HEALTH_STARTING)
+      if (!c->recorded)
+        continue;
+      /* --wait: a container its policy restarts may yet come up */
+      if (op->wait
+          && ((c->phase == SV_RUNNING && sv_state (c)->health == ST_HEALTH_STARTING)
+              || c->phase == SV_BACKOFF))
         done = false;
       if (op->wait && (sv_state (c)->health == ST_HEALTH_UNHEALTHY
                        || (c->phase == SV_EXITED && sv_state (c)->exit_code != 0)))
@@ -903,6 +904,26 @@ op_check (supervisor_t *sv)
             progress (sv, sv->c[i]->plan.spec.id, "Healthy");
       op_done (sv, NULL);
     }
+}
+
+/* Starting a container reports its health ("starting"), which asks for
+   a check: one pass at a time, again when asked meanwhile. */
+static void
+op_check (supervisor_t *sv)
+{
+  if (sv->checking)
+    {
+      sv->recheck = true;
+      return;
+    }
+  sv->checking = true;
+  do
+    {
+      sv->recheck = false;
+      op_check_once (sv);
+    }
+  while (sv->recheck);
+  sv->checking = false;
 }
 
 void

@@ -750,6 +750,32 @@ services:
 
     # ---- the foreground ----
 
+    def test_restart_takes_restart_true_dependants_along(self):
+        """depends_on `restart: true`: restarting a service restarts what
+        depends on it so; the others stay as they were."""
+        self.write("services:\n"
+                   "  a:\n    image: busybox:it\n    command: %s\n"
+                   "  b:\n    image: busybox:it\n    command: %s\n"
+                   "    depends_on: {a: {condition: service_started, restart: true}}\n"
+                   "  c:\n    image: busybox:it\n    command: %s\n    depends_on: [a]\n"
+                   % (TRAP_TERM, TRAP_TERM, TRAP_TERM))
+        self.up()
+        before = {s: self.st(s)["started_at"] for s in "abc"}
+        r = self.stack("restart", "a")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        after = {s: self.st(s)["started_at"] for s in "abc"}
+        self.assertNotEqual(after["a"], before["a"])
+        self.assertNotEqual(after["b"], before["b"])
+        self.assertEqual(after["c"], before["c"])
+        # b stopped before a (reverse dependency order), and started after it
+        lines = r.stderr.splitlines()
+        self.assertLess(lines.index(" Container %s  Stopped" % self.name("b")),
+                        lines.index(" Container %s  Stopping" % self.name("a")))
+        self.assertLess(lines.index(" Container %s  Started" % self.name("a")),
+                        lines.index(" Container %s  Started" % self.name("b")))
+        self.assertEqual({s: c["state"] for s, c in self.ps().items()},
+                         {"a": "running", "b": "running", "c": "running"})
+
     def test_abort_on_container_exit_and_exit_code_from(self):
         self.write("""
 services:
