@@ -223,6 +223,20 @@ void health_stop (sv_container_t *c);
 
 /* The state entry of c (entries move as the state grows). */
 st_container_t *sv_state (sv_container_t *c);
+/* c's PID 1 has exited (its ev_child): record, restart by its policy or
+   not, move the operation under way on. */
+void sv_exited (struct ev_loop *loop, ev_child *w, int revents);
+
+/* ---- container.c: one container on the host ---- */
+
+/* Create and start c: its first time (recorded in the state before any of
+   it exists, its volumes, image hold and log), or again after an exit
+   (same name, writable layer and addresses). On failure after its PID 1
+   was made, that process is killed and sv_exited sees it. */
+int container_start (supervisor_t *sv, sv_container_t *c, stack_error_t **err);
+/* Its terminal's output (tty: true) into its log. */
+void container_pty_cb (struct ev_loop *loop, ev_io *w, int revents);
+
 /* The container of service (not one a reconcile is replacing); NULL. */
 sv_container_t *sv_find (supervisor_t *sv, const char *service);
 /* Write the state file; a failure is reported on stderr. */
