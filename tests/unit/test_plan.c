@@ -363,6 +363,191 @@ test_stop_signal_and_grace (void **state)
               "in the service");
 }
 
+/* plan-run.c: what the supervisor needs beside the spec. */
+static void
+test_restart_policies (void **state)
+{
+  static const struct
+  {
+    const char *yaml;
+    enum plan_restart restart;
+    unsigned max;
+  } cases[] = {
+    { "", PLAN_RESTART_NO, 0 },
+    { "    restart: \"no\"\n", PLAN_RESTART_NO, 0 },
+    { "    restart: always\n", PLAN_RESTART_ALWAYS, 0 },
+    { "    restart: unless-stopped\n", PLAN_RESTART_UNLESS_STOPPED, 0 },
+    { "    restart: on-failure\n", PLAN_RESTART_ON_FAILURE, 0 },
+    { "    restart: on-failure:3\n", PLAN_RESTART_ON_FAILURE, 3 },
+    /* Compose maps the swarm policy when `restart` is absent */
+    { "    deploy: {restart_policy: {condition: any}}\n", PLAN_RESTART_ALWAYS, 0 },
+    { "    deploy: {restart_policy: {condition: on-failure, max_attempts: 2}}\n",
+      PLAN_RESTART_ON_FAILURE, 2 },
+    { "    deploy: {restart_policy: {condition: none}}\n", PLAN_RESTART_NO, 0 },
+    { "    restart: always\n    deploy: {restart_policy: {condition: none}}\n",
+      PLAN_RESTART_ALWAYS, 0 },
+  };
+  size_t i;
+  (void)state;
+
+  for (i = 0; i < ARRAY_SIZE (cases); i++)
+    {
+      pt_t pt;
+      char *yaml = xasprintf ("services:\n  web:\n    image: a\n%s", cases[i].yaml);
+      plan_ok (&pt, yaml, &busybox);
+      assert_int_equal (pt.plan.restart, cases[i].restart);
+      assert_int_equal (pt.plan.max_restarts, cases[i].max);
+      pt_free (&pt);
+      free (yaml);
+    }
+}
+
+static void
+test_healthcheck (void **state)
+{
+  pt_t pt;
+  (void)state;
+
+  plan_ok (&pt, "services:\n  web:\n    image: a\n", &busybox);
+  assert_null (pt.plan.health.argv);
+  pt_free (&pt);
+
+  /* a string is CMD-SHELL; Docker's defaults fill the rest */
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    healthcheck:\n      test: pg_isready -q\n",
+           &busybox);
+  assert_string_equal (join (pt.plan.health.argv), "/bin/sh|-c|pg_isready -q");
+  assert_int_equal (pt.plan.health.interval_ns, 30000000000LL);
+  assert_int_equal (pt.plan.health.timeout_ns, 30000000000LL);
+  assert_int_equal (pt.plan.health.start_period_ns, 0);
+  assert_int_equal (pt.plan.health.start_interval_ns, 5000000000LL);
+  assert_int_equal (pt.plan.health.retries, 3);
+  pt_free (&pt);
+
+  plan_ok (&pt,
+           "services:\n  web:\n    image: a\n    healthcheck:\n"
+           "      test: [CMD, redis-cli, ping]\n      interval: 2s\n      timeout: 500ms\n"
+           "      retries: 5\n      start_period: 1m\n      start_interval: 100ms\n",
+           &busybox);
+  assert_string_equal (join (pt.plan.health.argv), "redis-cli|ping");
+  assert_int_equal (pt.plan.health.interval_ns, 2000000000LL);
+  assert_int_equal (pt.plan.health.timeout_ns, 500000000LL);
+  assert_int_equal (pt.plan.health.retries, 5);
+  assert_int_equal (pt.plan.health.start_period_ns, 60000000000LL);
+  assert_int_equal (pt.plan.health.start_interval_ns, 100000000LL);
+  pt_free (&pt);
+
+  plan_ok (&pt,
+           "services:\n  web:\n    image: a\n    healthcheck:\n"
+           "      test: [CMD-SHELL, \"curl -f localhost || exit 1\"]\n      retries: 0\n",
+           &busybox);
+  assert_string_equal (join (pt.plan.health.argv), "/bin/sh|-c|curl -f localhost || exit 1");
+  assert_int_equal (pt.plan.health.retries, 3); /* 0: the default, as Docker */
+  pt_free (&pt);
+
+  /* turned off */
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    healthcheck:\n      test: [NONE]\n",
+           &busybox);
+  assert_null (pt.plan.health.argv);
+  pt_free (&pt);
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    healthcheck:\n      disable: true\n",
+           &busybox);
+  assert_null (pt.plan.health.argv);
+  pt_free (&pt);
+}
+
+static void
+test_depends_on_conditions (void **state)
+{
+  pt_t pt;
+  (void)state;
+
+  plan_ok (&pt,
+           "services:\n  web:\n    image: a\n    depends_on:\n"
+           "      db: {condition: service_healthy, restart: true}\n"
+           "      init: {condition: service_completed_successfully}\n"
+           "      cache: {condition: service_started, required: false}\n"
+           "  db: {image: a}\n  init: {image: a}\n  cache: {image: a}\n",
+           &busybox);
+  assert_int_equal (pt.plan.n_deps, 3);
+  assert_string_equal (pt.plan.deps[0].service, "db");
+  assert_int_equal (pt.plan.deps[0].condition, PLAN_DEP_HEALTHY);
+  assert_true (pt.plan.deps[0].required && pt.plan.deps[0].restart);
+  assert_string_equal (pt.plan.deps[1].service, "init");
+  assert_int_equal (pt.plan.deps[1].condition, PLAN_DEP_COMPLETED);
+  assert_true (pt.plan.deps[1].required && !pt.plan.deps[1].restart);
+  assert_string_equal (pt.plan.deps[2].service, "cache");
+  assert_int_equal (pt.plan.deps[2].condition, PLAN_DEP_STARTED);
+  assert_false (pt.plan.deps[2].required);
+  pt_free (&pt);
+
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    depends_on: [db]\n  db: {image: a}\n",
+           &busybox);
+  assert_int_equal (pt.plan.n_deps, 1);
+  assert_int_equal (pt.plan.deps[0].condition, PLAN_DEP_STARTED);
+  assert_true (pt.plan.deps[0].required);
+  pt_free (&pt);
+}
+
+static void
+test_logging (void **state)
+{
+  pt_t pt;
+  (void)state;
+
+  plan_ok (&pt, "services:\n  web:\n    image: a\n", &busybox);
+  assert_false (pt.plan.log_none);
+  assert_int_equal (pt.plan.log_max_size, 10 << 20);
+  assert_int_equal (pt.plan.log_max_files, 3);
+  pt_free (&pt);
+
+  plan_ok (&pt,
+           "services:\n  web:\n    image: a\n    logging:\n      driver: json-file\n"
+           "      options: {max-size: 200k, max-file: \"5\"}\n",
+           &busybox);
+  assert_int_equal (pt.plan.log_max_size, 200 * 1024);
+  assert_int_equal (pt.plan.log_max_files, 5);
+  pt_free (&pt);
+
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    logging: {driver: none}\n", &busybox);
+  assert_true (pt.plan.log_none);
+  pt_free (&pt);
+
+  plan_error (&pt, "services:\n  web:\n    image: a\n    logging: {driver: syslog}\n", &busybox,
+              "stack.yml:4:23: services.web.logging.driver: `syslog`: stack keeps output in "
+              "json-file logs (see `stack logs`); use json-file, local or none");
+  plan_error (&pt,
+              "services:\n  web:\n    image: a\n    logging:\n      options: {max-size: 1k}\n",
+              &busybox,
+              "stack.yml:5:27: services.web.logging.options.max-size: `1k` is not a size of at "
+              "least 4k; write for example 10m or 500k");
+  plan_error (&pt,
+              "services:\n  web:\n    image: a\n    logging:\n      options: {max-file: \"0\"}\n",
+              &busybox,
+              "stack.yml:5:27: services.web.logging.options.max-file: `0` is not a number of "
+              "files from 1 to 100");
+}
+
+static void
+test_config_hash (void **state)
+{
+  pt_t pt;
+  char *first;
+  (void)state;
+
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    command: sleep 1\n", &busybox);
+  assert_int_equal (strlen (pt.plan.config_hash), 16);
+  first = xstrdup (pt.plan.config_hash);
+  pt_free (&pt);
+  /* the same service written another way is the same service */
+  plan_ok (&pt, "services:\n  web:\n    command: [sleep, \"1\"]\n    image: a\n", &busybox);
+  assert_string_equal (pt.plan.config_hash, first);
+  pt_free (&pt);
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    command: sleep 2\n", &busybox);
+  assert_string_not_equal (pt.plan.config_hash, first);
+  pt_free (&pt);
+  free (first);
+}
+
 static void
 test_signal_parse (void **state)
 {
@@ -1078,6 +1263,11 @@ main (void)
     cmocka_unit_test (test_unsupported),
     cmocka_unit_test (test_network_attachments_and_ports),
     cmocka_unit_test (test_network_errors),
+    cmocka_unit_test (test_restart_policies),
+    cmocka_unit_test (test_healthcheck),
+    cmocka_unit_test (test_depends_on_conditions),
+    cmocka_unit_test (test_logging),
+    cmocka_unit_test (test_config_hash),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
