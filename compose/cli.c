@@ -678,9 +678,15 @@ cli_main (int argc, char **argv)
     }
   ret = cmd->run (&g, argc - optind, argv + optind);
   /* output that did not reach its file (a full disk, a closed pipe) is a failure */
+  errno = 0;
   if (fflush (stdout) != 0 || ferror (stdout))
     {
-      fprintf (stderr, "stack: cannot write the output: %s\n", strerror (errno));
+      /* an earlier write failed when ferror alone says so: its errno is
+         gone, and a stale one would mislead */
+      if (errno)
+        fprintf (stderr, "stack: cannot write the output: %s\n", strerror (errno));
+      else
+        fputs ("stack: cannot write the output\n", stderr);
       ret = EXIT_FAIL;
     }
 
