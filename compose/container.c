@@ -16,14 +16,6 @@
 
 #include "lifecycle-internal.h"
 
-static int64_t
-now_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- the files a container gets from us ---- */
 
 static int
@@ -36,11 +28,19 @@ write_text (const char *path, const char *text, stack_error_t **err)
   return 0;
 }
 
+int
+container_write_hosts (sv_container_t *c, stack_error_t **err)
+{
+  cleanup_free char *hosts = wiring_hosts (c->sv, c);
+
+  return write_text (c->plan.spec.hosts_file, hosts, err);
+}
+
 static int
 container_files (sv_container_t *c, stack_error_t **err)
 {
   const container_spec_t *spec = &c->plan.spec;
-  cleanup_free char *hosts = wiring_hosts (c->sv, c), *resolv = wiring_resolv (c->sv, c);
+  cleanup_free char *resolv = wiring_resolv (c->sv, c);
   cleanup_free char *hostname = NULL;
   const char *dirs[] = { sv_state (c)->dir, spec->upper_dir, spec->work_dir, spec->rootfs_dir };
   size_t i;
@@ -51,7 +51,7 @@ container_files (sv_container_t *c, stack_error_t **err)
     if (mkdir_p (dirs[i], i == 0 ? 0700 : 0755) < 0)
       return stack_error_make (err, errno, "create `%s`", dirs[i]);
   hostname = xasprintf ("%s\n", spec->hostname ? spec->hostname : sv_state (c)->name);
-  if (write_text (spec->hosts_file, hosts, err) < 0
+  if (container_write_hosts (c, err) < 0
       || write_text (spec->hostname_file, hostname, err) < 0
       || write_text (spec->resolv_file, resolv, err) < 0)
     return -1;
@@ -286,7 +286,7 @@ output_cb (void *data, const char *stream, const char *text, size_t len)
     logfile_write (c->log, t, stream, text, len);
   if (!sv->detached)
     log_print (stdout, c->plan.spec.id + strlen (sv->project->name) + 1, sv->name_width,
-               isatty (1) ? log_color (c->color) : NULL, -1, text, len);
+               sv->color ? log_color (c->color) : NULL, -1, text, len);
 }
 
 void

@@ -54,26 +54,13 @@ struct health
   char buf[HEALTH_OUTPUT_MAX];
 };
 
-static int64_t
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* RFC 3339 in UTC with nanoseconds, as Docker's results carry. */
 static json_t *
 rfc3339 (int64_t ns)
 {
-  char day[32], s[64];
-  time_t t = (time_t)(ns / 1000000000);
-  struct tm tm;
+  char s[RFC3339_NS_LEN];
 
-  gmtime_r (&t, &tm);
-  strftime (day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (s, sizeof s, "%s.%09" PRId64 "Z", day, ns % 1000000000);
+  time_rfc3339_ns (ns, s);
   return json_string (s);
 }
 

@@ -126,6 +126,7 @@ typedef struct supervisor
   struct client **subs; /* subscribers of `events` */
   size_t n_subs;
   size_t name_width; /* the longest prefix of `up`'s output */
+  bool color;        /* `up`'s output is a terminal: coloured prefixes */
 } supervisor_t;
 
 /* up.c: the container of service svc of p as planned (its image from
@@ -234,6 +235,10 @@ void sv_exited (struct ev_loop *loop, ev_child *w, int revents);
    (same name, writable layer and addresses). On failure after its PID 1
    was made, that process is killed and sv_exited sees it. */
 int container_start (supervisor_t *sv, sv_container_t *c, stack_error_t **err);
+/* Write c's /etc/hosts anew, in place (O_TRUNC: the container's bind
+   mount sees the same inode), naming every container it shares a network
+   with now. */
+int container_write_hosts (sv_container_t *c, stack_error_t **err);
 /* Its terminal's output (tty: true) into its log. */
 void container_pty_cb (struct ev_loop *loop, ev_io *w, int revents);
 

@@ -34,28 +34,6 @@ struct logfile
   size_t cap;
 };
 
-/* "2026-11-22T10:00:00.123456789Z" into out (at least 40 bytes). */
-static size_t
-format_time (int64_t ns, char *out)
-{
-  int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-  time_t t;
-  struct tm tm;
-  size_t n;
-
-  if (frac < 0)
-    {
-      frac += 1000000000;
-      sec--;
-    }
-  t = (time_t)sec;
-  if (gmtime_r (&t, &tm) == NULL)
-    memset (&tm, 0, sizeof tm);
-  n = strftime (out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  n += (size_t)snprintf (out + n, 40 - n, ".%09dZ", (int)frac);
-  return n;
-}
-
 static void PRINTF_LIKE (2, 3) lf_report (logfile_t *lf, const char *fmt, ...)
 {
   va_list ap;
@@ -229,7 +207,7 @@ write_record (logfile_t *lf, int64_t time_ns, const char *stream, const char *te
   o = json_escape (o + 12, stream, strlen (stream));
   memcpy (o, "\",\"time\":\"", 10);
   o += 10;
-  o += format_time (time_ns, o);
+  o += time_rfc3339_ns (time_ns, o);
   memcpy (o, "\"}\n", 3);
   o += 3;
 
@@ -422,7 +400,7 @@ log_print (FILE *out, const char *name, size_t width, const char *color, int64_t
   if (time_ns >= 0)
     {
       char ts[40];
-      sb_put (&b, ts, format_time (time_ns, ts));
+      sb_put (&b, ts, time_rfc3339_ns (time_ns, ts));
       sb_putc (&b, ' ');
     }
   sb_put (&b, text, len);

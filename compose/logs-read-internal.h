@@ -25,7 +25,7 @@ int log_time_parse (const char *s, int64_t *ns);
    one without its zone (local time) or cut short ("2026-11-22",
    "2026-11-22T10", "2026-11-22T10:00"), or unix seconds ("1700000000",
    "1700000000.5"). -1 when it is none of these. */
-int log_since_parse (const char *s, int64_t now_ns, int64_t *ns);
+int log_since_parse (const char *s, int64_t now, int64_t *ns);
 /* One line of a json.log (without its "\n"); -1 when it is damaged. */
 int log_record_parse (const char *line, size_t len, log_record_t *r);
 void log_record_clear (log_record_t *r);

@@ -122,7 +122,7 @@ log_time_parse (const char *s, int64_t *ns)
 }
 
 int
-log_since_parse (const char *s, int64_t now_ns, int64_t *ns)
+log_since_parse (const char *s, int64_t now, int64_t *ns)
 {
   struct tparts t;
   int64_t d;
@@ -130,7 +130,7 @@ log_since_parse (const char *s, int64_t now_ns, int64_t *ns)
 
   if (strcmp (s, "0") != 0 && duration_parse (s, &d))
     {
-      *ns = now_ns - d;
+      *ns = now - d;
       return 0;
     }
   if (time_parts (s, &t))

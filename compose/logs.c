@@ -761,13 +761,10 @@ parse_options (logs_t *l, int argc, char **argv, uint64_t *tail)
     { 0 },
   };
   /* clang-format on */
-  struct timespec now;
-  int64_t now_ns;
+  int64_t now = now_ns ();
   char *end;
   int c;
 
-  clock_gettime (CLOCK_REALTIME, &now);
-  now_ns = (int64_t)now.tv_sec * NS + now.tv_nsec;
   optind = 0;
   while ((c = getopt_long (argc, argv, "+fn:th", opts, NULL)) != -1)
     switch (c)
@@ -791,7 +788,7 @@ parse_options (logs_t *l, int argc, char **argv, uint64_t *tail)
         break;
       case 'S':
       case 'U':
-        if (log_since_parse (optarg, now_ns, c == 'S' ? &l->since : &l->until) < 0)
+        if (log_since_parse (optarg, now, c == 'S' ? &l->since : &l->until) < 0)
           return usage_error ("logs",
                               "logs: --%s `%s`: not a time (2026-11-22T10:00:00Z), a duration "
                               "(10m, 1h30m) or unix seconds",

@@ -242,13 +242,12 @@ reconcile_apply (supervisor_t *sv, stack_error_t **err)
   for (i = 0; i < sv->n; i++)
     if (sv->c[i]->recorded)
       {
-        cleanup_free char *hosts = wiring_hosts (sv, sv->c[i]);
-        FILE *f = fopen (sv->c[i]->plan.spec.hosts_file, "r+e");
-        if (f)
+        stack_error_t *e = NULL;
+        if (container_write_hosts (sv->c[i], &e) < 0)
           {
-            if (ftruncate (fileno (f), 0) == 0)
-              fputs (hosts, f);
-            fclose (f);
+            /* said, not fatal: the newcomers run; this one lacks their names */
+            fprintf (stderr, "stack: %s\n", e->msg);
+            stack_error_free (&e);
           }
       }
   ret = 0;

@@ -117,6 +117,8 @@ char *state_run_dir (const char *project);
 int state_load (const char *run_dir, state_t **out, stack_error_t **err);
 int state_save (const state_t *st, const char *run_dir, stack_error_t **err);
 void state_free (state_t *st);
+void state_freep (state_t **st);
+#define cleanup_state __attribute__ ((cleanup (state_freep)))
 st_container_t *state_add_container (state_t *st);
 st_network_t *state_add_network (state_t *st);
 st_container_t *state_find (state_t *st, const char *service);

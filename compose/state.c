@@ -461,6 +461,12 @@ state_remove_container (state_t *st, size_t i)
 }
 
 void
+state_freep (state_t **st)
+{
+  state_free (*st);
+}
+
+void
 state_free (state_t *st)
 {
   size_t i;

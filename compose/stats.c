@@ -456,15 +456,6 @@ samples_free (samples_t *ss)
   ss->n = 0;
 }
 
-static uint64_t
-monotonic_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Each wanted container's cgroup figures, as the state names them now (so
    containers created since the last sample are picked up). *gone when the
    state file is gone: the project was taken down. */
@@ -510,7 +501,7 @@ take_samples (const char *run_dir, char **services, int n, samples_t *out, bool 
       out->v[out->n++] = (sample_t){ .name = xstrdup (c->name),
                                      .service = xstrdup (c->service),
                                      .s = s,
-                                     .when_ns = monotonic_ns () };
+                                     .when_ns = (uint64_t)mono_ns () };
     }
   state_free (st);
   return ret;
@@ -606,10 +597,10 @@ print_figures (json_t *arr, bool json, bool clear)
 static bool
 interrupted (const sigset_t *set, unsigned ms)
 {
-  uint64_t deadline = monotonic_ns () + (uint64_t)ms * 1000000u, now;
+  uint64_t deadline = (uint64_t)mono_ns () + (uint64_t)ms * 1000000u, now;
   struct timespec left;
 
-  while ((now = monotonic_ns ()) < deadline)
+  while ((now = (uint64_t)mono_ns ()) < deadline)
     {
       left.tv_sec = (time_t)((deadline - now) / 1000000000u);
       left.tv_nsec = (long)((deadline - now) % 1000000000u);

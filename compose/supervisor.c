@@ -28,22 +28,6 @@
    delay again (Docker's rule) */
 #define BACKOFF_RESET_NS (10000 * MS)
 
-static int64_t
-now_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
-mono_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 st_container_t *
 sv_state (sv_container_t *c)
 {
@@ -103,9 +87,7 @@ progress_of (supervisor_t *sv, const char *kind, const char *name, const char *w
 void
 sv_event (supervisor_t *sv, sv_container_t *c, const char *action, json_t *attrs)
 {
-  char ts[64];
-  struct timespec now;
-  struct tm tm;
+  char ts[RFC3339_NS_LEN];
   json_t *e;
 
   if (sv->n_subs == 0)
@@ -113,10 +95,7 @@ sv_event (supervisor_t *sv, sv_container_t *c, const char *action, json_t *attrs
       json_decref (attrs);
       return;
     }
-  clock_gettime (CLOCK_REALTIME, &now);
-  gmtime_r (&now.tv_sec, &tm);
-  strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (ts + strlen (ts), sizeof ts - strlen (ts), ".%09ldZ", now.tv_nsec);
+  time_rfc3339_ns (now_ns (), ts);
   if (attrs == NULL)
     attrs = json_object ();
   json_object_set_new (attrs, "name", json_string (c->plan.spec.id));
@@ -262,26 +241,51 @@ op_fail (supervisor_t *sv, const char *fmt, ...)
   op_done (sv, msg);
 }
 
-/* in_op for the services named and, when starting, what they depend on. */
-static int
-select_services (supervisor_t *sv, json_t *services, bool with_deps, stack_error_t **err)
+/* Is service among those named (an empty list names them all)? */
+static bool
+named (json_t *services, const char *service)
 {
-  size_t i, j, k;
+  size_t j;
   json_t *name;
-  bool grew = true;
 
-  for (i = 0; i < sv->n; i++)
-    sv->c[i]->in_op = json_array_size (services) == 0;
+  if (json_array_size (services) == 0)
+    return true;
+  json_array_foreach (services, j, name)
+  if (json_is_string (name) && strcmp (json_string_value (name), service) == 0)
+    return true;
+  return false;
+}
+
+/* Every name must be a service of the project. */
+static int
+check_named (supervisor_t *sv, json_t *services, stack_error_t **err)
+{
+  size_t i, j;
+  json_t *name;
+
   json_array_foreach (services, j, name)
   {
     const char *s = json_string_value (name);
     bool found = false;
-    for (i = 0; s && i < sv->n; i++)
-      if (strcmp (sv->c[i]->svc->name, s) == 0)
-        found = sv->c[i]->in_op = true;
+    for (i = 0; s && i < sv->n && !found; i++)
+      found = strcmp (sv->c[i]->svc->name, s) == 0;
     if (!found)
       return stack_error_set (err, 0, "no such service: `%s`", s ? s : "?");
   }
+  return 0;
+}
+
+/* in_op for the services named and, when starting, what they depend on. */
+static int
+select_services (supervisor_t *sv, json_t *services, bool with_deps, stack_error_t **err)
+{
+  size_t i, k;
+  bool grew = true;
+
+  if (check_named (sv, services, err) < 0)
+    return -1;
+  for (i = 0; i < sv->n; i++)
+    sv->c[i]->in_op = named (services, sv->c[i]->svc->name);
   while (with_deps && grew)
     {
       grew = false;
@@ -930,19 +934,15 @@ int
 sv_kill (supervisor_t *sv, struct client *cl, json_t *services, int sig, stack_error_t **err)
 {
   size_t i;
-  bool saved[1024] = { 0 }, *keep = sv->n <= 1024 ? saved : xzalloc (sv->n * sizeof *keep);
-  int ret = 0;
 
-  /* the operation under way keeps its own selection */
+  /* the operation under way keeps its own selection (in_op) */
+  if (check_named (sv, services, err) < 0)
+    return -1;
   for (i = 0; i < sv->n; i++)
-    keep[i] = sv->c[i]->in_op;
-  if (select_services (sv, services, false, err) < 0)
-    ret = -1;
-  for (i = 0; ret == 0 && i < sv->n; i++)
     {
       sv_container_t *c = sv->c[i];
       stack_error_t *e = NULL;
-      if (!c->in_op)
+      if (!named (services, c->svc->name))
         continue;
       if (c->phase == SV_BACKOFF)
         stop_one (sv, c, 0);
@@ -964,11 +964,7 @@ sv_kill (supervisor_t *sv, struct client *cl, json_t *services, int sig, stack_e
           free (line);
         }
     }
-  for (i = 0; i < sv->n; i++)
-    sv->c[i]->in_op = keep[i];
-  if (keep != saved)
-    free (keep);
-  return ret;
+  return 0;
 }
 
 static void
@@ -1033,6 +1029,7 @@ supervisor_run (supervisor_t *sv)
   ev_unref (sv->loop);
   ev_unref (sv->loop);
 
+  sv->color = !sv->detached && isatty (STDOUT_FILENO);
   sv->st->supervisor_pid = getpid ();
   sv->st->supervisor_start = proc_start_time (getpid ());
   for (i = 0; i < sv->n; i++)

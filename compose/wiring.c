@@ -19,12 +19,6 @@
 
 #include "lifecycle-internal.h"
 
-static st_container_t *
-st_of (supervisor_t *sv, sv_container_t *c)
-{
-  return &sv->st->containers[c->st_index];
-}
-
 /* "stk" + a hash of what it names: at most 15 bytes, stable across runs. */
 static void
 link_name (char *buf, size_t size, const char *kind, const char *a, const char *b)
@@ -179,13 +173,6 @@ is_own (const state_t *own, const char *name, net_prefix_t p)
       return true;
   return false;
 }
-
-static void
-state_freep (state_t **st)
-{
-  state_free (*st);
-}
-#define cleanup_state __attribute__ ((cleanup (state_freep)))
 
 int
 wiring_check (supervisor_t *sv, stack_error_t **err)
@@ -608,7 +595,7 @@ wiring_hosts (supervisor_t *sv, sv_container_t *c)
 {
   sv_container_t *o = net_owner (sv, c);
   const container_spec_t *spec = &c->plan.spec;
-  const char *hostname = spec->hostname ? spec->hostname : st_of (sv, c)->name;
+  const char *hostname = spec->hostname ? spec->hostname : sv_state (c)->name;
   strbuf_t b = { 0 };
   char a[16];
   size_t i, j, k;
@@ -764,7 +751,7 @@ wiring_container (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
                                         "bridge", net->bridge, "ifname", e->ifname, "host_ifname",
                                         host_if, "ip", net_addr_format (e->addr, a, sizeof a)));
     }
-  st = st_of (sv, c);
+  st = sv_state (c);
   json_decref (st->endpoints);
   json_decref (st->ports);
   st->endpoints = endpoints;

@@ -22,15 +22,6 @@
 #define LOCK_RETRY_MS 10
 #define LOCK_TIMEOUT_S 30
 
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 net_lock (stack_error_t **err)
 {
@@ -39,7 +30,7 @@ net_lock (stack_error_t **err)
   /* abstract: sun_path[0] is NUL and the name is not NUL-terminated; the
      length says where it ends */
   socklen_t len = (socklen_t)(offsetof (struct sockaddr_un, sun_path) + 1 + strlen (LOCK_NAME));
-  long long deadline = now_ms () + LOCK_TIMEOUT_S * 1000LL;
+  int64_t deadline = mono_ns () + LOCK_TIMEOUT_S * 1000000000LL;
   int ret;
 
   memcpy (sun.sun_path + 1, LOCK_NAME, strlen (LOCK_NAME));
@@ -54,7 +45,7 @@ net_lock (stack_error_t **err)
         return steal_fd (&fd);
       if (errno != EADDRINUSE)
         return stack_error_make (err, errno, "network lock: bind `@%s`", LOCK_NAME);
-      if (now_ms () >= deadline)
+      if (mono_ns () >= deadline)
         return stack_error_set (err, ETIMEDOUT,
                                 "another stack is changing the network: timed out after %d s",
                                 LOCK_TIMEOUT_S);

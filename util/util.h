@@ -40,6 +40,17 @@ char *xstrndup (const char *s, size_t n);
 char *xasprintf (const char *fmt, ...) PRINTF_LIKE (1, 2);
 char *xvasprintf (const char *fmt, va_list ap) PRINTF_LIKE (1, 0);
 
+/* ---- time (time.c) ---- */
+
+/* Nanoseconds: since the epoch (CLOCK_REALTIME), and of CLOCK_MONOTONIC. */
+int64_t now_ns (void);
+int64_t mono_ns (void);
+/* ns since the epoch as RFC 3339 in UTC with nanoseconds,
+   "2026-11-22T10:00:00.123456789Z", as Docker stamps logs and events;
+   returns its length. */
+#define RFC3339_NS_LEN 40
+size_t time_rfc3339_ns (int64_t ns, char out[RFC3339_NS_LEN]);
+
 /* ---- cleanup attributes ---- */
 
 void cleanup_freep (void *p);

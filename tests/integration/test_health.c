@@ -77,14 +77,6 @@ fake_of (supervisor_t *sv)
 /* A failed assertion leaves the test by longjmp: the teardown cleans up. */
 static fake_t *tracked;
 
-static int64_t
-now_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* `sleep 1000` as PID 1, its healthcheck argv with Docker's defaults but
    short intervals; the caller adjusts c.plan.health before health_start. */
 static fake_t *
