@@ -1,12 +1,14 @@
 /* cli-internal.h — what the files of the command line share: the global
    options, exit codes, and the helpers every command uses to report. The
-   commands live in cli.c (config, images, help) and in one file per
-   lifecycle command (up.c, down.c, ps.c, exec.c). */
+   commands live in cli.c (config, help), images.c (pull, images, image)
+   and in one file per lifecycle command (up.c, down.c, ps.c, exec.c). */
 #ifndef STACK_CLI_INTERNAL_H
 #define STACK_CLI_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../runtime/runtime.h"
 #include "compose.h"
@@ -50,6 +52,49 @@ int open_store (rt_store_t **s);
 /* Docker's units.HumanDuration of d seconds ("5 seconds", "About a
    minute"), malloc'ed. */
 char *human_duration (int64_t d);
+
+/* ---- images.c: the image store's commands, and pull_policy for `up` ---- */
+
+/* Docker's units.HumanSizeWithPrecision: decimal units ("1.23MB", "0B");
+   `images` shows 3 significant digits, `image prune` 4 (units.HumanSize).
+   malloc'ed. */
+char *human_size (uint64_t bytes, int precision);
+
+/* What a service's pull_policy asks of `up` for its image. */
+enum image_need
+{
+  IMAGE_USE,    /* in the store, and fresh enough: use it */
+  IMAGE_PULL,   /* pull it first */
+  IMAGE_ABSENT, /* not in the store, and pull_policy never: an error */
+  IMAGE_BUILD,  /* pull_policy build: stack does not build images */
+};
+/* The decision alone: policy is the normalized pull_policy (NULL: the
+   default, missing); stored is when the store got the image (epoch
+   seconds), -1 when it is absent; now is epoch seconds. */
+enum image_need pull_policy_need (const char *policy, int64_t stored, int64_t now);
+/* daily (24h), weekly (7d) or every_<N><unit>... (w d h m s, summed):
+   the image's maximum age in seconds; false for the other policies. */
+bool pull_policy_max_age (const char *policy, int64_t *seconds);
+
+/* `up`, before anything is created: make the image of each service
+   p->services[order[i]] present as its pull_policy says, pulling what is
+   needed (each image once) with progress on stderr unless quiet. */
+int images_ensure (rt_store_t *s, compose_project_t *p, const size_t *order, size_t n, bool quiet,
+                   stack_error_t **err);
+
+/* The output of a pull, fed by rt_image_pull's progress callback: one line
+   per event as Compose prints them, or with tty, one live line per layer
+   redrawn in place. */
+typedef struct pull_view pull_view_t;
+pull_view_t *pull_view_new (FILE *out, const char *ref, bool tty);
+void pull_view_event (const rt_pull_progress_t *p, void *view);
+void pull_view_free (pull_view_t *v);
+
+int cmd_pull (struct globals *g, int argc, char **argv);
+/* `image pull [-q] REF...` (pull.c), for cmd_image */
+int image_pull (int argc, char **argv);
+int cmd_images (struct globals *g, int argc, char **argv);
+int cmd_image (struct globals *g, int argc, char **argv);
 
 int cmd_up (struct globals *g, int argc, char **argv);
 int cmd_down (struct globals *g, int argc, char **argv);

@@ -3,10 +3,8 @@
    (0 success, 1 runtime failure, 2 bad input). */
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli-internal.h"
@@ -154,7 +152,7 @@ cmd_config (struct globals *g, int argc, char **argv)
   return ret;
 }
 
-/* ---- images ---- */
+/* ---- what the commands share ---- */
 
 /* A malformed reference (the store's only EINVAL) is bad input, anything
    else a runtime failure. */
@@ -208,16 +206,6 @@ running_project_name (struct globals *g, compose_project_t **p, const char **nam
   return EXIT_OK;
 }
 
-/* "localhost:5000/app:1" → "localhost:5000/app" and "1" */
-static char *
-split_name (const char *name, const char **tag)
-{
-  const char *slash = strrchr (name, '/');
-  const char *colon = strrchr (slash ? slash : name, ':');
-  *tag = colon ? colon + 1 : "";
-  return colon ? xstrndup (name, (size_t)(colon - name)) : xstrdup (name);
-}
-
 /* Docker's units.HumanDuration of d seconds: "Less than a second",
    "5 seconds", "About a minute", ..., as `docker ps` shows them. */
 char *
@@ -246,254 +234,6 @@ human_duration (int64_t d)
   if (hours < 24 * 365 * 2)
     return xasprintf ("%lld months", (long long)(hours / 24 / 30));
   return xasprintf ("%lld years", (long long)(d / 3600 / 24 / 365));
-}
-
-static char *
-created_since (int64_t created)
-{
-  cleanup_free char *d = human_duration ((int64_t)time (NULL) - created);
-  return xasprintf ("%s ago", d);
-}
-
-/* Docker's units.HumanSizeWithPrecision (size, 3): decimal units */
-static char *
-human_size (uint64_t bytes)
-{
-  static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
-  double v = (double)bytes;
-  size_t i = 0;
-
-  while (v >= 1000.0 && i + 1 < ARRAY_SIZE (units))
-    {
-      v /= 1000.0;
-      i++;
-    }
-  return xasprintf ("%.3g%s", v, units[i]);
-}
-
-static void
-print_images_table (rt_image_t **v, size_t n)
-{
-  static const char *const head[] = { "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE" };
-  char *(*cells)[5] = xzalloc ((n + 1) * sizeof *cells);
-  size_t width[5] = { 0 }, i, j;
-  const char *tag;
-
-  for (j = 0; j < 5; j++)
-    cells[0][j] = xstrdup (head[j]);
-  for (i = 0; i < n; i++)
-    {
-      cells[i + 1][0] = split_name (v[i]->name, &tag);
-      cells[i + 1][1] = xstrdup (tag);
-      cells[i + 1][2] = xstrndup (v[i]->id + strlen ("sha256:"), 12);
-      cells[i + 1][3] = created_since (v[i]->created);
-      cells[i + 1][4] = human_size (v[i]->size);
-    }
-  /* as Docker's tabwriter: cells padded by 3, at least 10 wide */
-  for (i = 0; i <= n; i++)
-    for (j = 0; j < 5; j++)
-      if (strlen (cells[i][j]) + 3 > width[j])
-        width[j] = strlen (cells[i][j]) + 3;
-  for (i = 0; i <= n; i++)
-    {
-      for (j = 0; j < 4; j++)
-        printf ("%-*s", (int)(width[j] < 10 ? 10 : width[j]), cells[i][j]);
-      printf ("%s\n", cells[i][4]);
-      for (j = 0; j < 5; j++)
-        free (cells[i][j]);
-    }
-  free (cells);
-}
-
-static void
-print_images_json (rt_image_t **v, size_t n)
-{
-  json_t *a = json_array ();
-  char *out;
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    {
-      const char *tag;
-      char *repo = split_name (v[i]->name, &tag);
-      time_t t = (time_t)v[i]->created;
-      char created[32];
-      struct tm tm;
-
-      gmtime_r (&t, &tm);
-      strftime (created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      json_array_append_new (
-          a, json_pack ("{s:s, s:s, s:s, s:o, s:I, s:s}", "repository", repo, "tag", tag, "id",
-                        v[i]->id, "digest",
-                        v[i]->manifest ? json_string (v[i]->manifest) : json_null (), "size",
-                        (json_int_t)v[i]->size, "created", created));
-      free (repo);
-    }
-  out = json_dumps (a, JSON_INDENT (2));
-  printf ("%s\n", out);
-  free (out);
-  json_decref (a);
-}
-
-/* `stack images` and `stack image ls`; cmd names the command for help. */
-static int
-list_images (const char *cmd, int argc, char **argv)
-{
-  static const struct option longopts[] = {
-    { "format", required_argument, NULL, 'F' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, 'h' },
-    { 0 },
-  };
-  bool json = false, quiet = false;
-  stack_error_t *err = NULL;
-  rt_store_t *s = NULL;
-  rt_image_t **v = NULL;
-  size_t n = 0, i;
-  int c, ret;
-
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "+qh", longopts, NULL)) != -1)
-    switch (c)
-      {
-      case 'F':
-        if (strcmp (optarg, "table") == 0 || strcmp (optarg, "json") == 0)
-          json = strcmp (optarg, "json") == 0;
-        else
-          return usage_error (cmd, "%s: --format takes `table` or `json`, not `%s`", cmd, optarg);
-        break;
-      case 'q':
-        quiet = true;
-        break;
-      case 'h':
-        return cli_help (cmd);
-      default:
-        return usage_error (cmd, "%s: unknown option", cmd);
-      }
-  if (optind < argc)
-    return usage_error (cmd, "%s: unexpected argument `%s`", cmd, argv[optind]);
-
-  ret = open_store (&s);
-  if (ret != EXIT_OK)
-    return ret;
-  if (rt_image_list (s, &v, &n, &err) < 0)
-    ret = report_failure (&err);
-  else if (quiet)
-    {
-      /* short ids, each once (an image may have several names) */
-      for (i = 0; i < n; i++)
-        {
-          size_t k;
-          for (k = 0; k < i && strcmp (v[k]->id, v[i]->id) != 0; k++)
-            ;
-          if (k == i)
-            printf ("%.12s\n", v[i]->id + strlen ("sha256:"));
-        }
-    }
-  else if (json)
-    print_images_json (v, n);
-  else
-    print_images_table (v, n);
-  for (i = 0; i < n; i++)
-    rt_image_free (v[i]);
-  free (v);
-  rt_store_close (s);
-  return ret;
-}
-
-static int
-cmd_images (struct globals *g, int argc, char **argv)
-{
-  (void)g;
-  return list_images ("images", argc, argv);
-}
-
-static int
-image_import (int argc, char **argv)
-{
-  stack_error_t *err = NULL;
-  rt_store_t *s = NULL;
-  rt_image_t *img = NULL;
-  int ret;
-
-  if (argc > 1 && (strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "--help") == 0))
-    return cli_help ("image");
-  if (argc != 3)
-    return usage_error ("image", "image import: expects TAR and NAME[:TAG]");
-  ret = open_store (&s);
-  if (ret != EXIT_OK)
-    return ret;
-  if (rt_image_import (s, argv[1], argv[2], &img, &err) < 0)
-    ret = report_failure (&err);
-  else
-    printf ("%s\n", img->id);
-  rt_image_free (img);
-  rt_store_close (s);
-  return ret;
-}
-
-static int
-image_rm (int argc, char **argv)
-{
-  stack_error_t *err = NULL;
-  rt_store_t *s = NULL;
-  int i, ret, worst = EXIT_OK;
-
-  if (argc > 1 && (strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "--help") == 0))
-    return cli_help ("image");
-  if (argc < 2)
-    return usage_error ("image", "image rm: expects at least one image");
-  ret = open_store (&s);
-  if (ret != EXIT_OK)
-    return ret;
-  /* as `docker rmi`: each image in turn, the others still tried after a failure */
-  for (i = 1; i < argc; i++)
-    {
-      rt_image_t *img = NULL, *still = NULL;
-
-      if (rt_image_get (s, argv[i], &img, &err) < 0 || rt_image_remove (s, argv[i], &err) < 0)
-        {
-          ret = report_failure (&err);
-          if (ret > worst)
-            worst = ret;
-          rt_image_free (img);
-          continue;
-        }
-      printf ("Untagged: %s\n", img->name);
-      if (rt_image_get (s, img->id, &still, &err) < 0)
-        printf ("Deleted: %s\n", img->id);
-      stack_error_free (&err);
-      rt_image_free (still);
-      rt_image_free (img);
-    }
-  rt_store_close (s);
-  return worst;
-}
-
-static int
-cmd_image (struct globals *g, int argc, char **argv)
-{
-  static const char *const later[] = { "load", "pull", "save", "inspect", "tag" };
-  size_t i;
-
-  (void)g;
-  if (argc < 2)
-    return usage_error ("image", "image: expects a subcommand: import, ls or rm");
-  if (strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "--help") == 0)
-    return cli_help ("image");
-  if (strcmp (argv[1], "import") == 0)
-    return image_import (argc - 1, argv + 1);
-  if (strcmp (argv[1], "ls") == 0 || strcmp (argv[1], "list") == 0)
-    return list_images ("image", argc - 1, argv + 1);
-  if (strcmp (argv[1], "rm") == 0 || strcmp (argv[1], "remove") == 0)
-    return image_rm (argc - 1, argv + 1);
-  for (i = 0; i < ARRAY_SIZE (later); i++)
-    if (strcmp (argv[1], later[i]) == 0)
-      {
-        fprintf (stderr, "stack: `image %s` is not available in this version yet\n", argv[1]);
-        return EXIT_FAIL;
-      }
-  return usage_error ("image", "image: unknown subcommand `%s`", argv[1]);
 }
 
 /* ---- version, help ---- */
@@ -549,18 +289,23 @@ static const struct command commands[] = {
     "run a command in a running service's container", true },
   { "port", cmd_port, "port [--protocol tcp|udp] SERVICE PORT",
     "print the host address a container port is published on", false },
-  { "images", cmd_images, "images [--format table|json] [-q]", "list the images in the store",
-    false },
+  { "pull", cmd_pull, "pull [-q] [--ignore-pull-failures] [--policy missing|always] [SERVICE...]",
+    "pull the services' images from their registries", false },
+  { "images", cmd_images, "images [--format table|json] [-q] [--digests]",
+    "list the images in the store", false },
   { "image", cmd_image,
-    "image import TAR NAME[:TAG] | image ls [--format table|json] [-q] | image rm IMAGE...",
-    "import a rootfs tarball as an image, list images, remove images", false },
+    "image COMMAND\n\n"
+    "  import TAR NAME[:TAG]                     a root filesystem tarball as a one-layer image\n"
+    "  load -i FILE [-q]                         the images of a `docker save` tarball, an OCI\n"
+    "                                            archive or an OCI layout directory\n"
+    "  ls [--format table|json] [-q] [--digests] list the images (as `stack images`)\n"
+    "  pull [-q] IMAGE...                        pull images by name, without a stack file\n"
+    "  rm IMAGE...                               remove images no container uses\n"
+    "  prune [-a] [-f]                           remove what no image uses; -a: also every\n"
+    "                                            image no container uses",
+    "manage the image store: import, load, list, pull, remove, prune", false },
   { "version", cmd_version, "version", "print the version", false },
   { "help", cmd_help, "help [COMMAND]", "show help for stack or a command", false },
-};
-
-/* Commands of the contract that later versions bring. */
-static const char *const planned[] = {
-  "pull",
 };
 
 static const struct command *
@@ -615,7 +360,6 @@ cli_main (int argc, char **argv)
   struct globals g = { 0 };
   const struct command *cmd;
   int c, ret;
-  size_t i;
 
   opterr = 0;
   while ((c = getopt_long (argc, argv, "+f:p:hv", longopts, NULL)) != -1)
@@ -657,13 +401,6 @@ cli_main (int argc, char **argv)
   cmd = find_command (argv[optind]);
   if (cmd == NULL)
     {
-      for (i = 0; i < ARRAY_SIZE (planned); i++)
-        if (strcmp (planned[i], argv[optind]) == 0)
-          {
-            fprintf (stderr, "stack: `%s` is not available in this version yet\n", argv[optind]);
-            ret = EXIT_FAIL;
-            goto out;
-          }
       ret = usage_error (NULL, "unknown command `%s`", argv[optind]);
       goto out;
     }

@@ -136,6 +136,31 @@ namespaces (sv_container_t *c, stack_error_t **err)
   return 0;
 }
 
+/* The image's ExposedPorts then the service's `expose` ("3000" is
+   "3000/tcp"), each once, as `ps` shows them. */
+static json_t *
+exposed_ports (const sv_container_t *c)
+{
+  node_t *expose = node_map_get (c->svc->node, "expose");
+  char **img = c->image->config.exposed_ports;
+  json_t *out = json_array (), *x;
+  size_t i, n = 0, k;
+
+  for (i = 0; img && img[i]; i++)
+    n++;
+  for (i = 0; i < n + (expose ? expose->len : 0); i++)
+    {
+      const char *p = i < n ? img[i] : expose->items[i - n]->str;
+      cleanup_free char *text = strchr (p, '/') ? xstrdup (p) : xasprintf ("%s/tcp", p);
+      bool seen = false;
+
+      json_array_foreach (out, k, x) seen = seen || strcmp (json_string_value (x), text) == 0;
+      if (!seen)
+        json_array_append_new (out, json_string (text));
+    }
+  return out;
+}
+
 /* The container's first life: its state entry (before anything of it
    exists), volumes, the hold on its image, its log. */
 static int
@@ -158,6 +183,7 @@ record (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
   st->stop_grace_ns = c->plan.stop_grace_ns;
   st->process = process_to_json (spec);
   st->config_hash = xstrdup (c->plan.config_hash);
+  st->exposed = exposed_ports (c);
   c->recorded = true;
   if (state_save (sv->st, sv->run_dir, err) < 0)
     return -1;

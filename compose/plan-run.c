@@ -50,57 +50,94 @@ plan_restart (plan_ctx_t *c)
   return 0;
 }
 
+/* The service's duration for key, else the image's (0: it has none), else
+   Docker's default: a service's 0 means "not set", as Docker merges. */
 static int
-health_duration (plan_ctx_t *c, const node_t *hc, const char *key, int64_t *out, int64_t dflt)
+health_duration (plan_ctx_t *c, const node_t *hc, const char *key, int64_t image, int64_t dflt,
+                 int64_t *out)
 {
   const node_t *n = node_map_get (hc, key);
 
-  *out = dflt;
-  if (n == NULL)
-    return 0;
-  if (!duration_parse (node_text (c->a, n), out))
+  *out = 0;
+  if (n && !duration_parse (node_text (c->a, n), out))
     return plan_fail (c, n, arena_printf (c->a, "%s.healthcheck.%s", c->path, key),
                       "`%s` is not a duration", node_text (c->a, n));
-  /* Docker: 0 means the default */
+  if (*out == 0)
+    *out = image;
   if (*out == 0)
     *out = dflt;
   return 0;
 }
 
+/* The program a test list runs: {"CMD", prog, args...} or {"CMD-SHELL",
+   command}; NULL for {"NONE"} (the check is off) and anything else. */
+static const char *const *
+health_argv (plan_ctx_t *c, const char *const *test, size_t n)
+{
+  const char **argv;
+  size_t i;
+
+  if (n >= 2 && strcmp (test[0], "CMD-SHELL") == 0)
+    {
+      argv = arena_alloc (c->a, 4 * sizeof *argv);
+      argv[0] = "/bin/sh";
+      argv[1] = "-c";
+      argv[2] = arena_strdup (c->a, test[1]);
+      return argv;
+    }
+  if (n < 2 || strcmp (test[0], "CMD") != 0)
+    return NULL;
+  argv = arena_alloc (c->a, n * sizeof *argv);
+  for (i = 1; i < n; i++)
+    argv[i - 1] = arena_strdup (c->a, test[i]);
+  return argv;
+}
+
+/* The service's healthcheck over the image's HEALTHCHECK, field by field
+   as Docker merges them: the service's test when it has one (NONE and
+   `disable` turn the check off), else the image's; each timing and the
+   retries the service's when set, else the image's, else the default. */
 static int
 plan_health (plan_ctx_t *c)
 {
   const node_t *hc = plan_get (c, "healthcheck");
   const node_t *test = node_map_get (hc, "test"), *retries = node_map_get (hc, "retries");
   const node_t *dis = node_map_get (hc, "disable");
+  const rt_image_health_t *img = c->img ? c->img->healthcheck : NULL;
+  const rt_image_health_t none = { 0 };
   plan_health_t *h = &c->out->health;
-  const char **argv;
+  int64_t r;
   size_t i;
 
-  if (hc == NULL || (dis && dis->b) || test == NULL || test->kind != N_SEQ || test->len == 0)
-    return 0; /* the image's Healthcheck comes with registry images */
-  if (strcmp (test->items[0]->str, "NONE") == 0)
+  if (dis && dis->b)
     return 0;
-  argv = arena_alloc (c->a, (test->len + 3) * sizeof *argv);
-  if (strcmp (test->items[0]->str, "CMD-SHELL") == 0)
+  if (test && test->kind == N_SEQ && test->len > 0)
     {
-      argv[0] = "/bin/sh";
-      argv[1] = "-c";
-      argv[2] = node_text (c->a, test->items[1]);
-      argv[3] = NULL;
+      const char **strv = arena_alloc (c->a, test->len * sizeof *strv);
+      for (i = 0; i < test->len; i++)
+        strv[i] = node_text (c->a, test->items[i]);
+      h->argv = health_argv (c, strv, test->len);
     }
-  else
+  else if (img && img->test)
     {
-      for (i = 1; i < test->len; i++)
-        argv[i - 1] = node_text (c->a, test->items[i]);
-      argv[test->len - 1] = NULL;
+      for (i = 0; img->test[i]; i++)
+        ;
+      h->argv = health_argv (c, (const char *const *)img->test, i);
     }
-  h->argv = argv;
-  h->retries = retries && plan_int64 (retries) > 0 ? (unsigned)plan_int64 (retries) : 3;
-  if (health_duration (c, hc, "interval", &h->interval_ns, 30 * SECOND) < 0
-      || health_duration (c, hc, "timeout", &h->timeout_ns, 30 * SECOND) < 0
-      || health_duration (c, hc, "start_period", &h->start_period_ns, 0) < 0
-      || health_duration (c, hc, "start_interval", &h->start_interval_ns, 5 * SECOND) < 0)
+  if (h->argv == NULL)
+    return 0;
+  if (img == NULL)
+    img = &none;
+  r = retries ? plan_int64 (retries) : 0;
+  if (r <= 0)
+    r = img->retries;
+  h->retries = r > 0 ? (unsigned)r : 3;
+  if (health_duration (c, hc, "interval", img->interval_ns, 30 * SECOND, &h->interval_ns) < 0
+      || health_duration (c, hc, "timeout", img->timeout_ns, 30 * SECOND, &h->timeout_ns) < 0
+      || health_duration (c, hc, "start_period", img->start_period_ns, 0, &h->start_period_ns) < 0
+      || health_duration (c, hc, "start_interval", img->start_interval_ns, 5 * SECOND,
+                          &h->start_interval_ns)
+             < 0)
     return -1;
   return 0;
 }

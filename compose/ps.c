@@ -74,9 +74,28 @@ ip_of (const st_container_t *c)
   return ip ? json_string (ip) : json_null ();
 }
 
-/* "0.0.0.0:8080->80/tcp, 127.0.0.1:9000->90/udp", as Docker shows them. */
+/* Is "80/tcp" among the published ports? */
+static bool
+published (json_t *ports, const char *exposed)
+{
+  json_t *p;
+  size_t i;
+
+  json_array_foreach (ports, i, p)
+  {
+    cleanup_free char *text
+        = xasprintf ("%lld/%s", (long long)json_integer_value (json_object_get (p, "container_port")),
+                     json_string_value (json_object_get (p, "protocol")));
+    if (strcmp (text, exposed) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* "0.0.0.0:8080->80/tcp, 127.0.0.1:9000->90/udp, 5432/tcp", as Docker
+   shows them: the published ports, then those only exposed. */
 static char *
-ports_text (json_t *ports)
+ports_text (json_t *ports, json_t *exposed)
 {
   strbuf_t b = { 0 };
   json_t *p;
@@ -85,12 +104,14 @@ ports_text (json_t *ports)
   sb_puts (&b, "");
   json_array_foreach (ports, i, p)
   {
-    sb_printf (&b, "%s%s:%lld->%lld/%s", i ? ", " : "",
+    sb_printf (&b, "%s%s:%lld->%lld/%s", b.len ? ", " : "",
                json_string_value (json_object_get (p, "host_ip")),
                (long long)json_integer_value (json_object_get (p, "host_port")),
                (long long)json_integer_value (json_object_get (p, "container_port")),
                json_string_value (json_object_get (p, "protocol")));
   }
+  json_array_foreach (exposed, i, p) if (!published (ports, json_string_value (p)))
+      sb_printf (&b, "%s%s", b.len ? ", " : "", json_string_value (p));
   return sb_steal (&b);
 }
 
@@ -103,15 +124,15 @@ container_json (const st_container_t *c)
   bool up = s == ST_RUNNING;
   const char *health = up ? st_health_name (c->health) : NULL;
 
-  return json_pack ("{ss ss ss ss ss so so si sb so so so ss}", "service", c->service, "container",
+  return json_pack ("{ss ss ss ss ss so so si sb so so so so ss}", "service", c->service, "container",
                     c->name, "name", c->name, "image", c->image, "state", st_state_name (s),
                     "health", health ? json_string (health) : json_null (), "exit_code",
                     (s == ST_EXITED || s == ST_RESTARTING) && !lost ? json_integer (c->exit_code)
                                                                    : json_null (),
                     "restarts", (int)c->restarts, "oom_killed", c->oom_killed, "pid",
                     up ? json_integer (c->pid) : json_null (), "ip", up ? ip_of (c) : json_null (),
-                    "ports", up && c->ports ? json_copy (c->ports) : json_array (), "status",
-                    status);
+                    "ports", up && c->ports ? json_copy (c->ports) : json_array (), "exposed",
+                    c->exposed ? json_copy (c->exposed) : json_array (), "status", status);
 }
 
 static bool
@@ -211,7 +232,8 @@ cmd_ps (struct globals *g, int argc, char **argv)
       json_array_foreach (arr, i, e)
       {
         json_t *pid = json_object_get (e, "pid");
-        cleanup_free char *ports = ports_text (json_object_get (e, "ports"));
+        cleanup_free char *ports
+            = ports_text (json_object_get (e, "ports"), json_object_get (e, "exposed"));
         char pid_text[16] = "";
         if (json_is_integer (pid))
           snprintf (pid_text, sizeof pid_text, "%lld", (long long)json_integer_value (pid));

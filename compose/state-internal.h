@@ -72,6 +72,9 @@ typedef struct st_container
   /* [{host_ip, host_port, container_port, protocol}]: its published
      ports, as `ps` shows them */
   json_t *ports;
+  /* ["5432/tcp", "8000-8010/udp"]: the image's ExposedPorts and the
+     service's `expose`, shown by `ps` when not published */
+  json_t *exposed;
 } st_container_t;
 
 typedef struct st_volume

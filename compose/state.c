@@ -188,6 +188,8 @@ container_to_json (const st_container_t *c)
   json_object_set (o, "process", c->process ? c->process : json_null ());
   json_object_set (o, "endpoints", c->endpoints ? c->endpoints : json_null ());
   json_object_set (o, "ports", c->ports ? c->ports : json_null ());
+  if (c->exposed)
+    json_object_set (o, "exposed", c->exposed);
   return o;
 }
 
@@ -268,6 +270,7 @@ container_from_json (json_t *o, st_container_t *c, stack_error_t **err)
   c->process = json_incref (json_object_get (o, "process"));
   c->endpoints = json_incref (json_object_get (o, "endpoints"));
   c->ports = json_incref (json_object_get (o, "ports"));
+  c->exposed = json_incref (json_object_get (o, "exposed"));
   /* what down removes must be ours: a damaged file must not send us
      elsewhere */
   if (!endpoints_valid (c->endpoints) || c->service == NULL || !component_valid (c->name) || c->dir == NULL
@@ -449,6 +452,7 @@ container_free (st_container_t *c)
   json_decref (c->process);
   json_decref (c->endpoints);
   json_decref (c->ports);
+  json_decref (c->exposed);
 }
 
 void

@@ -58,22 +58,6 @@ pass_winsize (relay_t *r)
 }
 
 static int
-write_all (int fd, const char *p, size_t n)
-{
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return -1;
-      p += w;
-      n -= (size_t) w;
-    }
-  return 0;
-}
-
-static int
 relay_setup (relay_t *r, stack_error_t **err)
 {
   sigset_t set;

@@ -1,7 +1,8 @@
 /* up.c — `stack up`: everything is checked before anything is created
-   (the file, each image, each service's plan); then the project's lock is
-   taken and the supervisor runs, here (foreground) or in a new session
-   (-d), in which case we wait until it says every service started. */
+   (the file, each image, pulled first when its pull_policy says so, each
+   service's plan); then the project's lock is taken and the supervisor
+   runs, here (foreground) or in a new session (-d), in which case we wait
+   until it says every service started. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -33,11 +34,11 @@ prepare_container (compose_project_t *p, rt_store_t *store, const compose_servic
 
   if (image == NULL || image->kind != N_STR)
     {
-      stack_error_make (err, EINVAL,
-                        "%s:%u:%u: services.%s: no `image:`: stack does not build "
-                        "images; name one (see `stack images`)",
-                        svc->node->mark.src ? svc->node->mark.src->path : "-",
-                        svc->node->mark.line, svc->node->mark.col, svc->name);
+      stack_error_set (err, EINVAL,
+                       "%s:%u:%u: services.%s: no `image:`: stack does not build "
+                       "images; name one (see `stack images`)",
+                       svc->node->mark.src ? svc->node->mark.src->path : "-", svc->node->mark.line,
+                       svc->node->mark.col, svc->name);
       return NULL;
     }
   c = xzalloc (sizeof *c);
@@ -49,11 +50,12 @@ prepare_container (compose_project_t *p, rt_store_t *store, const compose_servic
       if ((*err)->status == ENOENT)
         {
           stack_error_free (err);
+          /* `up` pulled what its pull_policy asked for (images_ensure):
+             the image went meanwhile, or reconciling found it gone */
           stack_error_make (err, 0,
-                            "service `%s`: image `%s` is not in the store: bring it "
-                            "in with `stack image import TAR %s` (pulling from "
-                            "registries comes in a later version)",
-                            svc->name, image->str, image->str);
+                            "service `%s`: image `%s` is not in the store: pull it (`stack "
+                            "pull %s`) or load it (`stack image load -i FILE`)",
+                            svc->name, image->str, svc->name);
         }
       else
         stack_error_wrap (err, "service `%s`", svc->name);
@@ -81,7 +83,8 @@ free_container (sv_container_t *c)
   free (c);
 }
 
-/* The image of every selected service, and its plan. */
+/* The image of every selected service (pulled as its pull_policy says),
+   and its plan. */
 static int
 prepare (supervisor_t *sv, const bool *selected, stack_error_t **err)
 {
@@ -89,6 +92,9 @@ prepare (supervisor_t *sv, const bool *selected, stack_error_t **err)
   cleanup_free size_t *order = xmalloc ((p->n_services + 1) * sizeof *order);
   size_t n = compose_start_order (p, selected, order), i;
 
+  /* pull_policy: what is missing (or too old) is pulled before anything is created */
+  if (images_ensure (sv->store, p, order, n, false, err) < 0)
+    return -1;
   sv->c = xzalloc ((n + 1) * sizeof *sv->c);
   for (i = 0; i < n; i++)
     {

@@ -73,8 +73,8 @@ struct unpack
   char buf[64 * 1024];
 };
 
-static int
-sys_openat2 (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
+int
+rt_openat2 (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
 {
   struct open_how how
       = { .flags = (uint64_t) (flags | O_CLOEXEC), .mode = mode, .resolve = resolve };
@@ -106,24 +106,40 @@ entry_error (stack_error_t **err, int status, const char *name, const char *fmt,
                            strlen (name) > SHOWN_NAME_MAX ? "..." : "", what);
 }
 
-void
-rt_sha256_digest (const void *data, size_t len, char out[RT_DIGEST_LEN + 1])
+static void
+digest_text (const unsigned char *md, unsigned int n, char out[RT_DIGEST_LEN + 1])
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0, i;
+  unsigned int i;
 
-  EVP_Digest (data, len, md, &n, EVP_sha256 (), NULL);
   memcpy (out, "sha256:", 7);
   for (i = 0; i < n; i++)
     snprintf (out + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
+void
+rt_sha256_digest (const void *data, size_t len, char out[RT_DIGEST_LEN + 1])
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+
+  EVP_Digest (data, len, md, &n, EVP_sha256 (), NULL);
+  digest_text (md, n, out);
+}
+
+void
+rt_sha256_final (EVP_MD_CTX *ctx, char out[RT_DIGEST_LEN + 1])
+{
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+
+  EVP_DigestFinal_ex (ctx, md, &n);
+  digest_text (md, n, out);
+}
+
 /* ---- names ---- */
 
-/* The clean relative form of an archive name ("./a//b/." → "a/b", the root
-   → ""), or NULL with *why set when the name is refused. */
-static char *
-clean_name (const char *raw, const char **why)
+char *
+rt_clean_name (const char *raw, size_t component_max, const char **why)
 {
   strbuf_t b = { 0 };
   const char *p = raw;
@@ -141,7 +157,7 @@ clean_name (const char *raw, const char **why)
   while (*p)
     {
       size_t n = strcspn (p, "/");
-      if (n > NAME_MAX)
+      if (n > component_max)
         {
           sb_free (&b);
           *why = "name too long";
@@ -225,7 +241,7 @@ open_parent (int rootfd, const char *path, bool create, const char *entry, const
       return fd;
     }
   dir = xstrndup (path, (size_t) (slash - path));
-  fd = sys_openat2 (rootfd, dir, O_RDONLY | O_DIRECTORY, 0, resolve_safe);
+  fd = rt_openat2 (rootfd, dir, O_RDONLY | O_DIRECTORY, 0, resolve_safe);
   if (fd >= 0)
     return fd;
   if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR)
@@ -243,7 +259,7 @@ open_parent (int rootfd, const char *path, bool create, const char *entry, const
       next = strchr (comp, '/');
       if (next)
         *next++ = '\0';
-      nfd = sys_openat2 (fd, comp, O_RDONLY | O_DIRECTORY, 0, resolve_safe);
+      nfd = rt_openat2 (fd, comp, O_RDONLY | O_DIRECTORY, 0, resolve_safe);
       if (nfd < 0 && errno == ENOENT && create)
         {
           if (mkdirat (fd, comp, 0755) < 0 && errno != EEXIST)
@@ -252,7 +268,7 @@ open_parent (int rootfd, const char *path, bool create, const char *entry, const
               close (fd);
               return entry_error (err, e, entry, "%screate its parent directories", ctx);
             }
-          nfd = sys_openat2 (fd, comp, O_RDONLY | O_DIRECTORY, 0, resolve_safe);
+          nfd = rt_openat2 (fd, comp, O_RDONLY | O_DIRECTORY, 0, resolve_safe);
         }
       if (nfd < 0)
         {
@@ -400,7 +416,7 @@ apply_dir_times (struct unpack *u)
     {
       struct dir_time *d = &u->dirs[i];
       int fd = d->path[0]
-                   ? sys_openat2 (u->rootfd, d->path, O_RDONLY | O_DIRECTORY, 0, resolve_safe)
+                   ? rt_openat2 (u->rootfd, d->path, O_RDONLY | O_DIRECTORY, 0, resolve_safe)
                    : fcntl (u->rootfd, F_DUPFD_CLOEXEC, 3);
       if (fd >= 0)
         {
@@ -482,7 +498,7 @@ extract_hardlink (struct unpack *u, int pfd, const char *leaf, const char *name,
   const char *why = NULL;
   int ret;
 
-  target = clean_name (raw_target, &why);
+  target = rt_clean_name (raw_target, NAME_MAX, &why);
   if (target == NULL)
     return entry_error (err, 0, name, "hardlink target `%s`: %s", raw_target, why);
   if (target[0] == '\0')
@@ -515,7 +531,7 @@ extract_entry (struct unpack *u, struct archive_entry *e, stack_error_t **err)
 
   if (raw == NULL)
     return stack_error_make (err, 0, "tar entry without a usable name");
-  name = clean_name (raw, &why);
+  name = rt_clean_name (raw, NAME_MAX, &why);
   if (name == NULL)
     return entry_error (err, 0, raw, "%s", why);
 
@@ -552,7 +568,7 @@ extract_entry (struct unpack *u, struct archive_entry *e, stack_error_t **err)
     {
     case AE_IFREG:
       /* 0600 until apply_meta sets the real mode, after the owner */
-      fd = sys_openat2 (pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, resolve_safe);
+      fd = rt_openat2 (pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600, resolve_safe);
       if (fd < 0)
         return entry_error (err, errno, name, "create");
       ret = write_data (u, e, fd, name, err);
@@ -564,7 +580,7 @@ extract_entry (struct unpack *u, struct archive_entry *e, stack_error_t **err)
     case AE_IFDIR:
       if (ret == 0 && mkdirat (pfd, leaf, 0700) < 0)
         return entry_error (err, errno, name, "mkdir");
-      fd = sys_openat2 (pfd, leaf, O_RDONLY | O_DIRECTORY, 0, resolve_safe);
+      fd = rt_openat2 (pfd, leaf, O_RDONLY | O_DIRECTORY, 0, resolve_safe);
       if (fd < 0)
         return entry_error (err, errno, name, "open");
       return apply_meta (u, e, fd, pfd, leaf, name, err);
@@ -646,8 +662,6 @@ static int
 unpack_all (struct unpack *u, int tar_fd, char diff_id[RT_DIGEST_LEN + 1], stack_error_t **err)
 {
   struct archive_entry *e;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0, i;
   la_ssize_t r;
 
   if (open_stream (u, tar_fd, err) < 0)
@@ -669,10 +683,7 @@ unpack_all (struct unpack *u, int tar_fd, char diff_id[RT_DIGEST_LEN + 1], stack
     ;
   if (r < 0)
     return stack_error_make (err, 0, "read the layer: %s", archive_why (u->outer));
-  EVP_DigestFinal_ex (u->md, md, &n);
-  memcpy (diff_id, "sha256:", 7);
-  for (i = 0; i < n; i++)
-    snprintf (diff_id + 7 + 2 * i, 3, "%02x", md[i]);
+  rt_sha256_final (u->md, diff_id);
   return 0;
 }
 

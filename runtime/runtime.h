@@ -200,6 +200,14 @@ const char *rt_cgroup_version (void);
 
 typedef struct rt_store rt_store_t;
 
+/* The image's HEALTHCHECK (Docker's config.Healthcheck). */
+typedef struct rt_image_health
+{
+  char **test; /* {"CMD", ...}, {"CMD-SHELL", "..."} or {"NONE"}; NULL: inherit (none) */
+  int64_t interval_ns, timeout_ns, start_period_ns, start_interval_ns; /* 0: not set */
+  int retries;                                                        /* 0: not set */
+} rt_image_health_t;
+
 /* The image config fields that matter to a container (OCI image config). */
 typedef struct rt_image_config
 {
@@ -207,17 +215,22 @@ typedef struct rt_image_config
   char *working_dir, *user, *stop_signal;
   char **volumes;       /* container paths */
   char **exposed_ports; /* "80/tcp" */
+  rt_image_health_t *healthcheck; /* NULL: the image has none */
 } rt_image_config_t;
 
 typedef struct rt_image
 {
-  char *name;     /* "repo:tag", normalized ("busybox" → "busybox:latest") */
+  char *name;     /* the store's name: "repo:tag", normalized ("busybox" →
+                     "busybox:latest"), or "repo@sha256:..." when pulled by digest */
   char *id;       /* sha256 of the config blob, "sha256:..." */
-  char *manifest; /* digest of the manifest, "sha256:..." */
+  char *manifest; /* digest of the image's manifest, "sha256:...", NULL when imported */
+  char *digest;   /* the registry's digest for name (a manifest list's, when the
+                     image came from one), "sha256:..."; NULL when not pulled */
   char **layers;  /* unpacked layer dirs, bottom first */
   size_t n_layers;
   uint64_t size;  /* bytes of the layers, unpacked */
-  int64_t created;
+  int64_t created; /* the image's creation (its config's `created`), epoch seconds */
+  int64_t stored;  /* when this name was last pulled, loaded or imported, epoch seconds */
   rt_image_config_t config;
 } rt_image_t;
 
@@ -233,6 +246,71 @@ int rt_image_list (rt_store_t *s, rt_image_t ***out, size_t *n, stack_error_t **
 /* Remove a name; its layers go when no image uses them. `in_use` says no. */
 int rt_image_remove (rt_store_t *s, const char *ref, stack_error_t **err);
 void rt_image_free (rt_image_t *img);
+
+/* `image prune`: remove the layers and blobs no image names (what an
+   interrupted pull or load left) and crash leftovers; with all, first every
+   image no container holds. Waits for pulls and loads under way. *removed
+   (NULL-terminated, malloc'ed, may be NULL) gets the names removed, *freed
+   the bytes given back. */
+int rt_image_prune (rt_store_t *s, bool all, char ***removed, uint64_t *freed,
+                    stack_error_t **err);
+
+/* `image load`: a `docker save` tarball, an OCI image archive (a tar of an
+   OCI layout) or an OCI layout directory. Every image in it is stored under
+   its name (docker save's RepoTags; OCI's `org.opencontainers.image.ref.name`,
+   or `io.containerd.image.name`); each blob's digest and each layer's diff_id
+   are checked before anything is named. *out gets the images loaded
+   (malloc'ed array of *n). Nothing is left but whole layers on error. */
+int rt_image_load (rt_store_t *s, const char *path, rt_image_t ***out, size_t *n,
+                   stack_error_t **err);
+
+/* ---- pulling from a registry (the Docker registry HTTP API v2) ---- */
+
+enum rt_pull_phase
+{
+  RT_PULL_RESOLVING,   /* asking the registry what the reference means */
+  RT_PULL_WAITING,     /* a layer to fetch, queued ("Pulling fs layer") */
+  RT_PULL_EXISTS,      /* a layer already in the store: not fetched */
+  RT_PULL_DOWNLOADING, /* done of total bytes */
+  RT_PULL_RETRYING,    /* a transient failure; message says what, done restarts at 0 */
+  RT_PULL_VERIFYING,   /* downloaded; size and digest checked */
+  RT_PULL_EXTRACTING,  /* unpacking, done of total compressed bytes read */
+  RT_PULL_COMPLETE,    /* the layer is unpacked, its diff_id checked */
+  RT_PULL_DONE,        /* the image is stored; digest is its registry digest */
+};
+
+typedef struct rt_pull_progress
+{
+  enum rt_pull_phase phase;
+  const char *ref;     /* the image as the caller named it */
+  size_t layer;        /* this layer's index, bottom first */
+  size_t n_layers;     /* 0 until the manifest is known */
+  const char *digest;  /* the layer's blob digest; DONE: the image's digest */
+  uint64_t done, total; /* bytes */
+  const char *message;  /* RETRYING: why */
+} rt_pull_progress_t;
+
+typedef void (*rt_pull_progress_fn) (const rt_pull_progress_t *p, void *data);
+
+typedef struct rt_pull_opts
+{
+  const char *auth_file; /* a Docker config.json (`auths`); NULL: no credentials */
+  const char *insecure;  /* "host[:port],...": registries spoken to in plain HTTP,
+                            besides localhost and 127.0.0.0/8 (always) */
+  unsigned parallel;     /* layers fetched at once; 0: 3, Docker's default */
+  /* called one at a time (under a lock) from the pulling threads */
+  rt_pull_progress_fn progress;
+  void *progress_data;
+} rt_pull_opts_t;
+
+/* `docker pull`: fetch ref's manifest (a list or index resolved to
+   linux/<this machine's architecture>), its config and the layers the store
+   lacks, in parallel; verify each blob's size and digest and each layer's
+   diff_id before it is used; retry transient failures; name the image.
+   Anonymous access, bearer tokens (the WWW-Authenticate challenge) and basic
+   credentials from opts->auth_file. *out may be NULL. */
+int rt_image_pull (rt_store_t *s, const char *ref, const rt_pull_opts_t *opts, rt_image_t **out,
+                   stack_error_t **err);
 
 /* A container keeps its image from `image rm` while it exists: `holder`
    (a container's name: no `/`) holds image id until released. */

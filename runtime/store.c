@@ -1,20 +1,26 @@
 /* store.c — the image store: content-addressed, under STACK_ROOT.
 
-     ROOT/blobs/sha256/<hex>   image config blobs (and, from pulls, manifests
-                               and compressed layers), named by their sha256
+     ROOT/blobs/sha256/<hex>   image configs and manifests, named by their
+                               sha256 (a pull's compressed layers pass through
+                               here and go once unpacked)
      ROOT/layers/<hex>/        each layer unpacked once, named by its diff_id
                                (sha256 of the uncompressed tar) and shared by
                                every image that has it
-     ROOT/images.json          { "NAME:TAG": { "id", "manifest"?, "layers"
-                               (diff_ids, bottom first), "created", "size" } }
+     ROOT/images.json          { "NAME": { "id", "manifest"?, "digest"?,
+                               "layers" (diff_ids, bottom first), "created",
+                               "stored", "size" } }, NAME "repo:tag" or
+                               "repo@sha256:..."
      ROOT/images.lock          flock'ed: shared to read, exclusive to change
+     ROOT/work.lock            flock'ed shared by pulls and loads under way,
+                               exclusive by prune
+     ROOT/holds/<container>    the image id a container was created from
 
    images.json is the only index and is replaced whole (write a temporary,
    fsync, rename), so a reader sees the old or the new one, never half of
    one. Everything it names is in place before it names it; a crash leaves
-   at most unnamed content (a layer, a blob: reused by the next import of
-   the same content) or a `.tmp-` leftover that nobody holds a lock on,
-   which the next removal reaps. */
+   at most unnamed content (a layer, a blob: reused by the next pull of the
+   same content, removed by `image prune`) or a `.tmp-` leftover that nobody
+   holds a lock on, which the next removal reaps. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -35,188 +41,6 @@ struct rt_store
   int lock_fd;
 };
 
-/* ---- references: Docker's grammar (distribution/reference) ---- */
-
-struct ref
-{
-  char *name;   /* "busybox:latest", "localhost:5000/app:1" */
-  char *digest; /* "sha256:..." after '@', or NULL */
-};
-
-static void
-ref_free (struct ref *r)
-{
-  free (r->name);
-  free (r->digest);
-}
-
-/* path-component := [a-z0-9]+ (separator [a-z0-9]+)*,
-   separator := [_.] | __ | [-]+ */
-static const char *
-check_path_component (const char *s, size_t n)
-{
-  size_t i = 0;
-
-  if (n == 0)
-    return "empty path component";
-  for (i = 0; i < n; i++)
-    if (isupper ((unsigned char)s[i]))
-      return "repository name must be lowercase";
-  i = 0;
-  for (;;)
-    {
-      size_t start = i;
-      while (i < n && (islower ((unsigned char)s[i]) || isdigit ((unsigned char)s[i])))
-        i++;
-      if (i == start)
-        return "repository name components must start and end with a letter or digit";
-      if (i == n)
-        return NULL;
-      if (s[i] == '.')
-        i++;
-      else if (s[i] == '_')
-        i += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
-      else if (s[i] == '-')
-        while (i < n && s[i] == '-')
-          i++;
-      else
-        return "repository names may hold only a-z, 0-9, `.`, `_`, `__` and `-`";
-    }
-}
-
-/* domain := component ('.' component)* (':' port)?,
-   component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9] */
-static const char *
-check_domain (const char *s, size_t n)
-{
-  const char *colon = memchr (s, ':', n);
-  size_t host = colon ? (size_t)(colon - s) : n, i, start = 0;
-
-  if (colon)
-    {
-      if (colon + 1 == s + n)
-        return "the registry's port is empty";
-      for (i = host + 1; i < n; i++)
-        if (!isdigit ((unsigned char)s[i]))
-          return "the registry's port must be a number";
-    }
-  for (i = 0; i <= host; i++)
-    if (i == host || s[i] == '.')
-      {
-        if (i == start || s[start] == '-' || s[i - 1] == '-')
-          return "invalid registry host name";
-        start = i + 1;
-      }
-    else if (!isalnum ((unsigned char)s[i]) && s[i] != '-')
-      return "invalid registry host name";
-  return NULL;
-}
-
-/* tag := [\w][\w.-]{0,127} */
-static bool
-tag_valid (const char *t)
-{
-  size_t i, n = strlen (t);
-
-  if (n == 0 || n > 128 || !(isalnum ((unsigned char)t[0]) || t[0] == '_'))
-    return false;
-  for (i = 1; i < n; i++)
-    if (!(isalnum ((unsigned char)t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
-      return false;
-  return true;
-}
-
-static bool
-hex_valid (const char *s, size_t n)
-{
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (!isdigit ((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-      return false;
-  return s[n] == '\0';
-}
-
-static bool
-digest_valid (const char *d)
-{
-  return d && str_has_prefix (d, "sha256:") && strlen (d) == RT_DIGEST_LEN && hex_valid (d + 7, 64);
-}
-
-/* Parse and normalize: "busybox" → "busybox:latest",
-   "docker.io/library/busybox" → "busybox:latest", others kept as written. */
-static int
-ref_parse (const char *ref, struct ref *out, stack_error_t **err)
-{
-  cleanup_free char *s = xstrdup (ref);
-  const char *why = NULL, *tag = "latest", *domain = NULL;
-  char *at, *slash, *colon, *path, *p;
-  size_t len;
-
-  memset (out, 0, sizeof *out);
-  at = strchr (s, '@');
-  if (at)
-    {
-      *at = '\0';
-      if (!digest_valid (at + 1))
-        return stack_error_set (err, EINVAL,
-                                "invalid reference `%s`: a digest is sha256: and 64 "
-                                "hex digits",
-                                ref);
-    }
-  slash = strrchr (s, '/');
-  colon = strrchr (slash ? slash : s, ':');
-  if (colon)
-    {
-      *colon = '\0';
-      tag = colon + 1;
-      if (!tag_valid (tag))
-        return stack_error_set (err, EINVAL,
-                                "invalid reference `%s`: a tag is 1 to 128 of a-z, A-Z, 0-9, `_`, "
-                                "`.`, `-`, not starting with `.` or `-`",
-                                ref);
-    }
-  path = s;
-  slash = strchr (s, '/');
-  /* the first component is a registry when it looks like a host name
-     (a dot, a port, "localhost", capitals), as Docker decides */
-  if (slash)
-    {
-      bool host = memchr (s, '.', (size_t)(slash - s)) || memchr (s, ':', (size_t)(slash - s))
-                  || strncmp (s, "localhost/", 10) == 0;
-      for (p = s; p < slash && !host; p++)
-        host = isupper ((unsigned char)*p);
-      if (host)
-        {
-          *slash = '\0';
-          domain = s;
-          path = slash + 1;
-          why = check_domain (domain, strlen (domain));
-        }
-    }
-  for (p = path; !why;)
-    {
-      size_t n = strcspn (p, "/");
-      why = check_path_component (p, n);
-      if (p[n] == '\0')
-        break;
-      p += n + 1;
-    }
-  if (why)
-    return stack_error_set (err, EINVAL, "invalid reference `%s`: %s", ref, why);
-  len = (domain ? strlen (domain) + 1 : 0) + strlen (path);
-  if (len > 255)
-    return stack_error_set (
-        err, EINVAL, "invalid reference `%s`: a repository name is at most 255 characters", ref);
-
-  if (domain && (strcmp (domain, "docker.io") == 0 || strcmp (domain, "index.docker.io") == 0))
-    domain = NULL;
-  if (domain == NULL && str_has_prefix (path, "library/") && strchr (path + 8, '/') == NULL)
-    path += 8;
-  out->name = xasprintf ("%s%s%s:%s", domain ? domain : "", domain ? "/" : "", path, tag);
-  out->digest = at ? xstrdup (at + 1) : NULL;
-  return 0;
-}
-
 /* ---- files ---- */
 
 static int
@@ -236,24 +60,15 @@ write_atomic (const char *dir, const char *name, const void *data, size_t len, s
   cleanup_free char *tmp = xasprintf ("%s/" RT_TMP_PREFIX "%s", dir, name);
   cleanup_free char *path = xasprintf ("%s/%s", dir, name);
   cleanup_close int fd = -1;
-  const char *p = data;
 
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 || flock (fd, LOCK_EX) < 0)
     return stack_error_make (err, errno, "write `%s`", tmp);
-  while (len > 0)
+  if (write_all (fd, data, len) < 0)
     {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int e = errno;
-          unlink (tmp);
-          return stack_error_make (err, e, "write `%s`", tmp);
-        }
-      p += n;
-      len -= (size_t)n;
+      int e = errno;
+      unlink (tmp);
+      return stack_error_make (err, e, "write `%s`", tmp);
     }
   if (fsync (fd) < 0 || rename (tmp, path) < 0)
     {
@@ -323,12 +138,14 @@ static bool
 entry_valid (json_t *e)
 {
   json_t *layers = json_object_get (e, "layers"), *l, *m = json_object_get (e, "manifest");
+  json_t *d = json_object_get (e, "digest");
   size_t i;
 
-  if (!json_is_object (e) || !digest_valid (json_string_value (json_object_get (e, "id")))
-      || !json_is_array (layers) || (m && !digest_valid (json_string_value (m))))
+  if (!json_is_object (e) || !rt_digest_valid (json_string_value (json_object_get (e, "id")))
+      || !json_is_array (layers) || (m && !rt_digest_valid (json_string_value (m)))
+      || (d && !rt_digest_valid (json_string_value (d))))
     return false;
-  json_array_foreach (layers, i, l) if (!digest_valid (json_string_value (l))) return false;
+  json_array_foreach (layers, i, l) if (!rt_digest_valid (json_string_value (l))) return false;
   return true;
 }
 
@@ -422,52 +239,18 @@ rt_store_close (rt_store_t *s)
 
 /* ---- images from entries ---- */
 
-static char **
-strv_from_json (json_t *a)
-{
-  char **v;
-  json_t *x;
-  size_t i, n = 0;
-
-  if (!json_is_array (a) || json_array_size (a) == 0)
-    return NULL;
-  v = xzalloc ((json_array_size (a) + 1) * sizeof *v);
-  json_array_foreach (a, i, x) if (json_is_string (x)) v[n++] = xstrdup (json_string_value (x));
-  return v;
-}
-
-/* {"/data": {}, ...} → {"/data", ...} */
-static char **
-strv_from_keys (json_t *o)
-{
-  const char *k;
-  char **v;
-  json_t *x;
-  size_t n = 0;
-
-  if (!json_is_object (o) || json_object_size (o) == 0)
-    return NULL;
-  v = xzalloc ((json_object_size (o) + 1) * sizeof *v);
-  json_object_foreach (o, k, x) v[n++] = xstrdup (k);
-  return v;
-}
-
-static char *
-str_or_null (json_t *o, const char *key)
-{
-  const char *v = json_string_value (json_object_get (o, key));
-  return v && v[0] ? xstrdup (v) : NULL;
-}
-
 static int
 image_from_entry (rt_store_t *s, const char *name, json_t *e, rt_image_t **out, stack_error_t **err)
 {
   rt_image_t *img = xzalloc (sizeof *img);
-  json_t *config = NULL, *c, *layers = json_object_get (e, "layers"), *l;
+  json_t *config = NULL, *layers = json_object_get (e, "layers"), *l;
   const char *manifest = json_string_value (json_object_get (e, "manifest"));
+  const char *digest = json_string_value (json_object_get (e, "digest"));
   size_t i;
 
   img->name = xstrdup (name);
+  img->digest = digest ? xstrdup (digest) : NULL;
+  img->stored = (int64_t)json_integer_value (json_object_get (e, "stored"));
   img->id = xstrdup (json_string_value (json_object_get (e, "id")));
   img->manifest = manifest ? xstrdup (manifest) : NULL;
   img->size = (uint64_t)json_integer_value (json_object_get (e, "size"));
@@ -481,27 +264,10 @@ image_from_entry (rt_store_t *s, const char *name, json_t *e, rt_image_t **out, 
       rt_image_free (img);
       return stack_error_wrap (err, "image `%s`", name);
     }
-  c = json_object_get (config, "config");
-  img->config.entrypoint = strv_from_json (json_object_get (c, "Entrypoint"));
-  img->config.cmd = strv_from_json (json_object_get (c, "Cmd"));
-  img->config.env = strv_from_json (json_object_get (c, "Env"));
-  img->config.working_dir = str_or_null (c, "WorkingDir");
-  img->config.user = str_or_null (c, "User");
-  img->config.stop_signal = str_or_null (c, "StopSignal");
-  img->config.volumes = strv_from_keys (json_object_get (c, "Volumes"));
-  img->config.exposed_ports = strv_from_keys (json_object_get (c, "ExposedPorts"));
+  rt_image_config_from_json (config, &img->config);
   json_decref (config);
   *out = img;
   return 0;
-}
-
-static void
-strv_free (char **v)
-{
-  size_t i;
-  for (i = 0; v && v[i]; i++)
-    free (v[i]);
-  free (v);
 }
 
 void
@@ -514,31 +280,52 @@ rt_image_free (rt_image_t *img)
   free (img->name);
   free (img->id);
   free (img->manifest);
+  free (img->digest);
   for (i = 0; i < img->n_layers; i++)
     free (img->layers[i]);
   free (img->layers);
-  strv_free (img->config.entrypoint);
-  strv_free (img->config.cmd);
-  strv_free (img->config.env);
-  free (img->config.working_dir);
-  free (img->config.user);
-  free (img->config.stop_signal);
-  strv_free (img->config.volumes);
-  strv_free (img->config.exposed_ports);
+  rt_image_config_clear (&img->config);
   free (img);
 }
 
 /* ---- finding ---- */
 
-/* The name that ref means: a name ("busybox" = "busybox:latest", or
-   name@digest matching the manifest), else a full id or a unique prefix of
-   at least 4 hex digits (with or without "sha256:"). With several names on
-   one id, *n_names says how many and the first (sorted) is returned. */
+/* The repository part of a store name: "a/b" of "a/b:t" or "a/b@sha256:…". */
+static size_t
+repo_len (const char *name)
+{
+  const char *at = strchr (name, '@'), *slash = strrchr (name, '/'), *colon;
+
+  if (at)
+    return (size_t)(at - name);
+  colon = strrchr (slash ? slash : name, ':');
+  return colon ? (size_t)(colon - name) : strlen (name);
+}
+
+/* Does entry e (named name) answer r, a reference with a digest? It
+   does when it was pulled by that digest, or under a name of r's
+   repository whose registry digest or manifest is that digest. */
+static bool
+digest_matches (const rt_ref_t *r, const char *name, json_t *e)
+{
+  size_t n = repo_len (r->name);
+
+  if (repo_len (name) != n || strncmp (name, r->name, n) != 0)
+    return false;
+  return strcmp (r->digest, json_string_value (json_object_get (e, "digest")) ?: "") == 0
+         || strcmp (r->digest, json_string_value (json_object_get (e, "manifest")) ?: "") == 0;
+}
+
+/* The name that ref means: a name ("busybox" = "busybox:latest"), or
+   name@digest (stored by that digest, or a name of that repository with
+   that digest), else a full id or a unique prefix of at least 4 hex
+   digits (with or without "sha256:"). With several names on one id,
+   *n_names says how many and the first (sorted) is returned. */
 static int
 resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names,
          stack_error_t **err)
 {
-  struct ref r;
+  rt_ref_t r;
   const char *hex = str_has_prefix (ref, "sha256:") ? ref + 7 : ref, *name, *found = NULL;
   const char *found_id = NULL;
   stack_error_t *ref_err = NULL;
@@ -547,21 +334,24 @@ resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names
   int ret;
 
   *n_names = 1;
-  ret = ref_parse (ref, &r, &ref_err);
+  ret = rt_ref_parse (ref, &r, &ref_err);
   if (ret == 0)
     {
       e = json_object_get (images, r.name);
-      if (e
-          && (r.digest == NULL
-              || strcmp (r.digest, json_string_value (json_object_get (e, "manifest")) ?: "") == 0))
+      if (e)
+        found = json_object_iter_key (json_object_iter_at (images, r.name));
+      else if (r.digest)
+        json_object_foreach (images, name, e) if (found == NULL && digest_matches (&r, name, e))
+            found = name;
+      rt_ref_free (&r);
+      if (found)
         {
-          *name_out = json_object_iter_key (json_object_iter_at (images, r.name));
-          ref_free (&r);
+          *name_out = found;
           return 0;
         }
     }
 
-  if (hexlen >= 4 && hexlen <= 64 && hex_valid (hex, hexlen))
+  if (hexlen >= 4 && hexlen <= 64 && strspn (hex, "0123456789abcdef") == hexlen)
     {
       json_object_foreach (images, name, e)
       {
@@ -570,7 +360,6 @@ resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names
           continue;
         if (found_id && strcmp (found_id, id) != 0)
           {
-            ref_free (&r);
             stack_error_free (&ref_err);
             return stack_error_set (err, EINVAL, "image id prefix `%s` is ambiguous", ref);
           }
@@ -581,7 +370,6 @@ resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names
       }
       if (found)
         {
-          ref_free (&r);
           stack_error_free (&ref_err);
           *name_out = found;
           *n_names = n;
@@ -589,7 +377,6 @@ resolve (json_t *images, const char *ref, const char **name_out, size_t *n_names
         }
     }
 
-  ref_free (&r);
   if (ret < 0)
     {
       stack_error_free (err);
@@ -695,7 +482,7 @@ rt_image_hold (rt_store_t *s, const char *id, const char *holder, stack_error_t 
 {
   cleanup_free char *dir = xasprintf ("%s/holds", s->root);
 
-  if (!holder_valid (holder) || !digest_valid (id))
+  if (!holder_valid (holder) || !rt_digest_valid (id))
     return stack_error_make (err, EINVAL, "hold image `%s` for `%s`: invalid name", id, holder);
   if (mkdir (dir, 0700) < 0 && errno != EEXIST)
     return stack_error_make (err, errno, "create `%s`", dir);
@@ -772,15 +559,44 @@ entry_blobs (rt_store_t *s, json_t *e, json_t *set)
       return;
     }
   l = json_object_get (json_object_get (m, "config"), "digest");
-  if (digest_valid (json_string_value (l)))
+  if (rt_digest_valid (json_string_value (l)))
     json_object_set_new (set, json_string_value (l), json_true ());
   json_array_foreach (json_object_get (m, "layers"), i, l)
   {
     const char *d = json_string_value (json_object_get (l, "digest"));
-    if (digest_valid (d))
+    if (rt_digest_valid (d))
       json_object_set_new (set, d, json_true ());
   }
   json_decref (m);
+}
+
+/* The blobs and layers images name, as sets (JSON objects) of digests. */
+static void
+referenced (rt_store_t *s, json_t *images, json_t **blobs, json_t **layers)
+{
+  const char *name;
+  json_t *e, *l;
+  size_t i;
+
+  *blobs = json_object ();
+  *layers = json_object ();
+  json_object_foreach (images, name, e)
+  {
+    entry_blobs (s, e, *blobs);
+    json_array_foreach (json_object_get (e, "layers"), i, l)
+        json_object_set_new (*layers, json_string_value (l), json_true ());
+  }
+}
+
+static void
+remove_layer (rt_store_t *s, const char *diff_id)
+{
+  cleanup_free char *path = layer_path (s, diff_id);
+  cleanup_free char *doomed = xasprintf ("%s/" RT_TMP_PREFIX "rm-%s", s->layers_dir, diff_id + 7);
+
+  /* renamed first: a crash half-way never leaves a partial layer under its name */
+  if (rename (path, doomed) == 0)
+    (void)rt_rm_rf_at (AT_FDCWD, doomed);
 }
 
 /* After `gone` left images (removed, or replaced by a new image under its
@@ -789,17 +605,12 @@ entry_blobs (rt_store_t *s, json_t *e, json_t *set)
 static void
 collect (rt_store_t *s, json_t *images, json_t *gone)
 {
-  json_t *keep_blobs = json_object (), *keep_layers = json_object (), *drop = json_object ();
+  json_t *keep_blobs, *keep_layers, *drop = json_object ();
   json_t *e, *l;
-  const char *name, *d;
+  const char *d;
   size_t i;
 
-  json_object_foreach (images, name, e)
-  {
-    entry_blobs (s, e, keep_blobs);
-    json_array_foreach (json_object_get (e, "layers"), i, l)
-        json_object_set_new (keep_layers, json_string_value (l), json_true ());
-  }
+  referenced (s, images, &keep_blobs, &keep_layers);
   entry_blobs (s, gone, drop);
   json_object_foreach (drop, d, e) if (json_object_get (keep_blobs, d) == NULL)
   {
@@ -808,16 +619,8 @@ collect (rt_store_t *s, json_t *images, json_t *gone)
   }
   json_array_foreach (json_object_get (gone, "layers"), i, l)
   {
-    const char *diff_id = json_string_value (l);
-    cleanup_free char *path = NULL, *doomed = NULL;
-    if (json_object_get (keep_layers, diff_id))
-      continue;
-    /* renamed first, so that a crash half-way through the removal never
-       leaves a partial layer under the name a later import would reuse */
-    path = layer_path (s, diff_id);
-    doomed = xasprintf ("%s/" RT_TMP_PREFIX "rm-%s", s->layers_dir, diff_id + 7);
-    if (rename (path, doomed) == 0)
-      (void)rt_rm_rf_at (AT_FDCWD, doomed);
+    if (json_object_get (keep_layers, json_string_value (l)) == NULL)
+      remove_layer (s, json_string_value (l));
   }
   rt_reap_tmp (s->layers_dir);
   rt_reap_tmp (s->blobs_dir);
@@ -877,29 +680,374 @@ out:
   return ret;
 }
 
-/* ---- import ---- */
+/* ---- content for pulls and loads ---- */
 
-static const char *
-go_arch (void)
+char *
+rt_store_blob_path (rt_store_t *s, const char *digest)
 {
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__arm__)
-  return "arm";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
-#else
-  return "unknown";
-#endif
+  return blob_path (s, digest);
 }
+
+const char *
+rt_store_blobs_dir (rt_store_t *s)
+{
+  return s->blobs_dir;
+}
+
+int
+rt_store_put_blob (rt_store_t *s, const char *digest, const void *data, size_t len,
+                   stack_error_t **err)
+{
+  cleanup_free char *path = blob_path (s, digest);
+  char actual[RT_DIGEST_LEN + 1];
+
+  rt_sha256_digest (data, len, actual);
+  if (strcmp (actual, digest) != 0)
+    return stack_error_set (err, EIO, "blob %s is corrupt: its content hashes to %s", digest,
+                            actual);
+  if (access (path, F_OK) == 0)
+    return 0;
+  return write_atomic (s->blobs_dir, digest + 7, data, len, err);
+}
+
+int
+rt_store_read_blob (rt_store_t *s, const char *digest, char **data, size_t *len,
+                    stack_error_t **err)
+{
+  cleanup_free char *path = blob_path (s, digest);
+  char actual[RT_DIGEST_LEN + 1];
+
+  if (read_file (path, data, len, err) < 0)
+    return -1;
+  rt_sha256_digest (*data, *len, actual);
+  if (strcmp (actual, digest) != 0)
+    {
+      free (steal_pointer (data));
+      return stack_error_set (err, EIO, "blob `%s` is corrupt: its content hashes to %s", path,
+                              actual);
+    }
+  return 0;
+}
+
+bool
+rt_store_has_layer (rt_store_t *s, const char *diff_id)
+{
+  cleanup_free char *path = layer_path (s, diff_id);
+  struct stat st;
+
+  return lstat (path, &st) == 0 && S_ISDIR (st.st_mode);
+}
+
+int
+rt_store_add_layer (rt_store_t *s, int fd, const char *diff_id, uint64_t *size,
+                    stack_error_t **err)
+{
+  cleanup_free char *final = layer_path (s, diff_id);
+  rt_layer_tmp_t t;
+  int ret;
+
+  if (rt_layer_unpack (fd, s->layers_dir, &t, err) < 0)
+    return stack_error_wrap (err, "layer %s", diff_id);
+  if (strcmp (t.diff_id, diff_id) != 0)
+    {
+      rt_layer_tmp_discard (&t);
+      return stack_error_set (err, EIO,
+                              "layer %s is corrupt: its uncompressed content hashes to %s",
+                              diff_id, t.diff_id);
+    }
+  if (size)
+    *size = t.size;
+  ret = rt_layer_commit (&t, final, err);
+  /* 1: another pull placed the same content first */
+  rt_layer_tmp_discard (&t);
+  return ret < 0 ? -1 : 0;
+}
+
+/* Bytes of the regular files below dirfd (closed), symlinks not followed. */
+static uint64_t
+tree_size (int dirfd)
+{
+  DIR *d = fdopendir (dirfd);
+  struct dirent *de;
+  uint64_t total = 0;
+
+  if (d == NULL)
+    {
+      close (dirfd);
+      return 0;
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      struct stat st;
+      int sub;
+
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0
+          || fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISREG (st.st_mode))
+        total += (uint64_t)st.st_size;
+      else if (S_ISDIR (st.st_mode)
+               && (sub = openat (dirfd, de->d_name,
+                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
+                      >= 0)
+        total += tree_size (sub);
+    }
+  closedir (d);
+  return total;
+}
+
+uint64_t
+rt_store_layer_size (rt_store_t *s, const char *diff_id)
+{
+  cleanup_free char *path = layer_path (s, diff_id);
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  return fd < 0 ? 0 : tree_size (fd);
+}
+
+int
+rt_store_check_config (rt_store_t *s, const char *config_digest, size_t n_layers, json_t **config,
+                       stack_error_t **err)
+{
+  json_t *ids, *id;
+  size_t i;
+
+  if (read_json_blob (s, config_digest, config, err) < 0)
+    return -1;
+  ids = json_object_get (json_object_get (*config, "rootfs"), "diff_ids");
+  if (!json_is_object (*config) || !json_is_array (ids))
+    {
+      json_decref (steal_pointer (config));
+      return stack_error_set (err, EIO, "image config %s has no rootfs.diff_ids", config_digest);
+    }
+  if (n_layers && json_array_size (ids) != n_layers)
+    {
+      size_t have = json_array_size (ids);
+      json_decref (steal_pointer (config));
+      return stack_error_set (err, EIO,
+                              "image config %s lists %zu layers (rootfs.diff_ids) but its "
+                              "manifest %zu",
+                              config_digest, have, n_layers);
+    }
+  json_array_foreach (ids, i, id) if (!rt_digest_valid (json_string_value (id)))
+  {
+    json_decref (steal_pointer (config));
+    return stack_error_set (err, EIO, "image config %s: rootfs.diff_ids[%zu] is not a sha256 digest",
+                            config_digest, i);
+  }
+  return 0;
+}
+
+/* Called with the exclusive lock held. */
+static int
+name_image_locked (rt_store_t *s, const rt_image_record_t *r, stack_error_t **err)
+{
+  cleanup_free char *config = blob_path (s, r->config);
+  cleanup_free char *manifest = r->manifest ? blob_path (s, r->manifest) : NULL;
+  json_t *images = NULL, *old, *e, *layers = json_array ();
+  size_t i;
+  int ret;
+
+  for (i = 0; i < r->n_layers; i++)
+    {
+      if (!rt_store_has_layer (s, r->diff_ids[i]))
+        {
+          json_decref (layers);
+          return stack_error_set (err, ENOENT, "layer %s was removed while `%s` was stored",
+                                  r->diff_ids[i], r->name);
+        }
+      json_array_append_new (layers, json_string (r->diff_ids[i]));
+    }
+  if (access (config, F_OK) < 0 || (manifest && access (manifest, F_OK) < 0))
+    {
+      json_decref (layers);
+      return stack_error_set (err, ENOENT, "a blob of `%s` was removed while it was stored",
+                              r->name);
+    }
+  e = json_pack ("{s:s, s:o, s:I, s:I, s:I}", "id", r->config, "layers", layers, "created",
+                 (json_int_t)r->created, "stored", (json_int_t)time (NULL), "size",
+                 (json_int_t)r->size);
+  if (r->manifest)
+    json_object_set_new (e, "manifest", json_string (r->manifest));
+  if (r->digest)
+    json_object_set_new (e, "digest", json_string (r->digest));
+  if (load_images (s, &images, err) < 0)
+    {
+      json_decref (e);
+      return -1;
+    }
+  old = json_incref (json_object_get (images, r->name));
+  json_object_set_new (images, r->name, e);
+  ret = save_images (s, images, err);
+  if (ret == 0 && old)
+    collect (s, images, old);
+  json_decref (old);
+  json_decref (images);
+  return ret;
+}
+
+int
+rt_store_name_image (rt_store_t *s, const rt_image_record_t *r, stack_error_t **err)
+{
+  int ret;
+
+  if (store_lock (s, LOCK_EX, err) < 0)
+    return -1;
+  ret = name_image_locked (s, r, err);
+  store_unlock (s);
+  return ret;
+}
+
+static int
+work_lock (rt_store_t *s, int how, int *lock_fd, stack_error_t **err)
+{
+  cleanup_free char *path = xasprintf ("%s/work.lock", s->root);
+
+  *lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (*lock_fd < 0)
+    return stack_error_make (err, errno, "open `%s`", path);
+  while (flock (*lock_fd, how) < 0)
+    if (errno != EINTR)
+      {
+        int e = errno;
+        close (*lock_fd);
+        *lock_fd = -1;
+        return stack_error_make (err, e, "lock `%s`", path);
+      }
+  return 0;
+}
+
+int
+rt_store_work_begin (rt_store_t *s, int *lock_fd, stack_error_t **err)
+{
+  return work_lock (s, LOCK_SH, lock_fd, err);
+}
+
+void
+rt_store_work_end (int lock_fd)
+{
+  if (lock_fd >= 0)
+    close (lock_fd);
+}
+
+/* ---- prune ---- */
+
+void
+rt_store_drop_unnamed (rt_store_t *s, const char *const *diff_ids, size_t n_layers,
+                       const char *const *blobs, size_t n_blobs)
+{
+  json_t *images = NULL, *keep_blobs = NULL, *keep_layers = NULL;
+  stack_error_t *err = NULL;
+  size_t i;
+
+  if (store_lock (s, LOCK_EX, &err) < 0 || load_images (s, &images, &err) < 0)
+    {
+      /* left for `image prune` */
+      stack_error_free (&err);
+      store_unlock (s);
+      return;
+    }
+  referenced (s, images, &keep_blobs, &keep_layers);
+  for (i = 0; i < n_layers; i++)
+    if (diff_ids[i] && json_object_get (keep_layers, diff_ids[i]) == NULL)
+      remove_layer (s, diff_ids[i]);
+  for (i = 0; i < n_blobs; i++)
+    if (blobs[i] && json_object_get (keep_blobs, blobs[i]) == NULL)
+      {
+        cleanup_free char *path = blob_path (s, blobs[i]);
+        (void)unlink (path);
+      }
+  store_unlock (s);
+  json_decref (keep_blobs);
+  json_decref (keep_layers);
+  json_decref (images);
+}
+
+/* Remove what is in dir but not in keep (names: hex digests), adding the
+   bytes freed. Temporary names are reaped by rt_reap_tmp. */
+static void
+prune_dir (const char *dir, json_t *keep, bool layers, uint64_t *freed)
+{
+  struct dirent *de;
+  DIR *d = opendir (dir);
+
+  if (d == NULL)
+    return;
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *digest = xasprintf ("sha256:%s", de->d_name);
+      struct stat st;
+
+      if (!rt_digest_valid (digest) || json_object_get (keep, digest)
+          || fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (layers && S_ISDIR (st.st_mode))
+        {
+          cleanup_free char *doomed = xasprintf (RT_TMP_PREFIX "rm-%s", de->d_name);
+          int fd = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          *freed += fd < 0 ? 0 : tree_size (fd);
+          if (renameat (dirfd (d), de->d_name, dirfd (d), doomed) == 0)
+            (void)rt_rm_rf_at (dirfd (d), doomed);
+        }
+      else if (!layers && S_ISREG (st.st_mode) && unlinkat (dirfd (d), de->d_name, 0) == 0)
+        *freed += (uint64_t)st.st_size;
+    }
+  closedir (d);
+}
+
+int
+rt_image_prune (rt_store_t *s, bool all, char ***removed, uint64_t *freed, stack_error_t **err)
+{
+  json_t *images = NULL, *keep_blobs = NULL, *keep_layers = NULL, *e;
+  const char *name;
+  size_t n_removed = 0;
+  void *tmp;
+  int work_fd = -1, ret = -1;
+
+  *freed = 0;
+  if (removed)
+    *removed = xzalloc (sizeof **removed);
+  /* no pull or load is between storing its layers and naming them */
+  if (work_lock (s, LOCK_EX, &work_fd, err) < 0)
+    return -1;
+  if (store_lock (s, LOCK_EX, err) < 0)
+    goto out_work;
+  if (load_images (s, &images, err) < 0)
+    goto out;
+  if (all)
+    json_object_foreach_safe (images, tmp, name, e)
+    {
+      const char *id = json_string_value (json_object_get (e, "id"));
+      cleanup_free char *holder = image_holder (s, id);
+      if (holder)
+        continue;
+      if (removed)
+        {
+          *removed = xrealloc (*removed, (n_removed + 2) * sizeof **removed);
+          (*removed)[n_removed++] = xstrdup (name);
+          (*removed)[n_removed] = NULL;
+        }
+      json_object_del (images, name);
+    }
+  if (n_removed > 0 && save_images (s, images, err) < 0)
+    goto out;
+  referenced (s, images, &keep_blobs, &keep_layers);
+  rt_reap_tmp (s->layers_dir);
+  rt_reap_tmp (s->blobs_dir);
+  prune_dir (s->layers_dir, keep_layers, true, freed);
+  prune_dir (s->blobs_dir, keep_blobs, false, freed);
+  ret = 0;
+out:
+  store_unlock (s);
+out_work:
+  rt_store_work_end (work_fd);
+  json_decref (keep_blobs);
+  json_decref (keep_layers);
+  json_decref (images);
+  return ret;
+}
+
+/* ---- import ---- */
 
 /* Now, or SOURCE_DATE_EPOCH when set (reproducible-builds.org): the same
    tarball imported with the same epoch gives the same image id. */
@@ -935,7 +1083,7 @@ import_config (const char *diff_id, time_t now, const char *tar_path)
   gmtime_r (&now, &tm);
   strftime (created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
   c = json_pack ("{s:s, s:s, s:s, s:{}, s:{s:s, s:[s]}, s:[{s:s, s:s}]}", "architecture",
-                 go_arch (), "os", "linux", "created", created, "config", "rootfs", "type",
+                 rt_go_arch (), "os", "linux", "created", created, "config", "rootfs", "type",
                  "layers", "diff_ids", diff_id, "history", "created", created, "comment", comment);
   out = json_dumps (c, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (c);
@@ -950,9 +1098,8 @@ import_commit (rt_store_t *s, rt_layer_tmp_t *t, const char *name, const char *t
 {
   cleanup_free char *final = layer_path (s, t->diff_id);
   cleanup_free char *config = NULL;
-  cleanup_free char *blob = NULL;
   time_t now = import_time ();
-  json_t *images = NULL, *old;
+  const char *diff_ids[] = { t->diff_id };
   int ret;
 
   ret = rt_layer_commit (t, final, err);
@@ -965,23 +1112,16 @@ import_commit (rt_store_t *s, rt_layer_tmp_t *t, const char *name, const char *t
   if (config == NULL)
     return stack_error_make (err, ENOMEM, "serialize the image config");
   rt_sha256_digest (config, strlen (config), id);
-  blob = blob_path (s, id);
-  if (access (blob, F_OK) < 0
-      && write_atomic (s->blobs_dir, id + 7, config, strlen (config), err) < 0)
+  if (rt_store_put_blob (s, id, config, strlen (config), err) < 0)
     return -1;
-
-  if (load_images (s, &images, err) < 0)
-    return -1;
-  old = json_incref (json_object_get (images, name));
-  json_object_set_new (images, name,
-                       json_pack ("{s:s, s:[s], s:I, s:I}", "id", id, "layers", t->diff_id,
-                                  "created", (json_int_t)now, "size", (json_int_t)t->size));
-  ret = save_images (s, images, err);
-  if (ret == 0 && old)
-    collect (s, images, old);
-  json_decref (old);
-  json_decref (images);
-  return ret;
+  return name_image_locked (s,
+                            &(rt_image_record_t){ .name = name,
+                                                  .config = id,
+                                                  .diff_ids = diff_ids,
+                                                  .n_layers = 1,
+                                                  .size = t->size,
+                                                  .created = (int64_t)now },
+                            err);
 }
 
 int
@@ -992,14 +1132,14 @@ rt_image_import (rt_store_t *s, const char *tar_path, const char *name, rt_image
   char id[RT_DIGEST_LEN + 1];
   rt_layer_tmp_t t;
   struct stat st;
-  struct ref r;
+  rt_ref_t r;
   int ret;
 
-  if (ref_parse (name, &r, err) < 0)
+  if (rt_ref_parse (name, &r, err) < 0)
     return -1;
   if (r.digest)
     {
-      ref_free (&r);
+      rt_ref_free (&r);
       return stack_error_set (err, EINVAL,
                               "invalid reference `%s`: an imported image is named "
                               "NAME[:TAG], without a digest",
@@ -1009,14 +1149,14 @@ rt_image_import (rt_store_t *s, const char *tar_path, const char *name, rt_image
   ret = fd < 0 || fstat (fd, &st) < 0 ? errno : S_ISDIR (st.st_mode) ? EISDIR : 0;
   if (ret != 0)
     {
-      ref_free (&r);
+      rt_ref_free (&r);
       return stack_error_make (err, ret, "import `%s`", tar_path);
     }
   /* the long part runs unlocked, in a temporary directory of our own */
   ret = rt_layer_unpack (fd, s->layers_dir, &t, err);
   if (ret < 0)
     {
-      ref_free (&r);
+      rt_ref_free (&r);
       return stack_error_wrap (err, "import `%s`", tar_path);
     }
   ret = store_lock (s, LOCK_EX, err);
@@ -1028,7 +1168,7 @@ rt_image_import (rt_store_t *s, const char *tar_path, const char *name, rt_image
   rt_layer_tmp_discard (&t);
   if (ret == 0 && out)
     ret = rt_image_get (s, r.name, out, err);
-  ref_free (&r);
+  rt_ref_free (&r);
   if (ret < 0)
     return stack_error_wrap (err, "import `%s`", tar_path);
   return 0;

@@ -222,6 +222,34 @@ read_file (const char *path, char **out, size_t *len_out, stack_error_t **err)
 }
 
 int
+write_all (int fd, const void *buf, size_t n)
+{
+  const char *p = buf;
+
+  while (n > 0)
+    {
+      ssize_t w = write (fd, p, n);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -1;
+      p += w;
+      n -= (size_t) w;
+    }
+  return 0;
+}
+
+void
+strv_free (char **v)
+{
+  size_t i;
+
+  for (i = 0; v && v[i]; i++)
+    free (v[i]);
+  free (v);
+}
+
+int
 mkdir_p (const char *path, unsigned mode)
 {
   cleanup_free char *p = xstrdup (path);

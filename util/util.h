@@ -77,6 +77,9 @@ steal_fd (int *fd)
   return v;
 }
 
+/* Free a NULL-terminated array of strings and the strings (NULL is fine). */
+void strv_free (char **v);
+
 /* ---- growable string ---- */
 
 typedef struct strbuf
@@ -109,6 +112,8 @@ size_t arena_bytes (const arena_t *a);
 int read_file (const char *path, char **out, size_t *len_out, stack_error_t **err);
 /* Read fd to its end, same limit; `name` is for messages. */
 int read_fd (int fd, const char *name, char **out, size_t *len_out, stack_error_t **err);
+/* write(2) until all n bytes are written, EINTR retried: 0, or -1 with errno. */
+int write_all (int fd, const void *buf, size_t n);
 /* mkdir -p: parents 0755, the last component `mode`; existing ones are fine. */
 int mkdir_p (const char *path, unsigned mode);
 bool str_has_prefix (const char *s, const char *prefix);

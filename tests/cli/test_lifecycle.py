@@ -282,12 +282,12 @@ volumes:
         self.assertEqual(self.containers_dir(), [])
 
     def test_bad_input_creates_nothing(self):
-        self.write("services:\n  a:\n    image: nothere:1\n")
+        self.write("services:\n  a:\n    image: nothere:1\n    pull_policy: never\n")
         r = self.stack("up", "-d")
         self.assertEqual(r.returncode, 1)
-        self.assertEqual(r.stderr, "stack: service `a`: image `nothere:1` is not in the store: "
-                         "bring it in with `stack image import TAR nothere:1` (pulling from "
-                         "registries comes in a later version)\n")
+        self.assertEqual(r.stderr, "stack: service `a`: image `nothere:1` is not in the store and "
+                         "its pull_policy is never: pull it (`stack pull a`) or load it "
+                         "(`stack image load -i FILE`)\n")
         self.write("services:\n  a:\n    image: busybox:it\n    command: 'true'\n"
                    "    cap_add: [NOPE]\n")
         r = self.stack("up", "-d")

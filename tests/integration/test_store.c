@@ -231,6 +231,8 @@ test_import_and_get (void **state)
   char *id, *config, want_id[RT_DIGEST_LEN + 1], *p, *data, *layer;
   const char *refs[4];
   json_t *images;
+  json_int_t stored;
+  time_t before = time (NULL);
   size_t i;
 
   id = import (t, t->one, "busybox");
@@ -251,6 +253,11 @@ test_import_and_get (void **state)
   p = sub (t, "images.json");
   images = json_load_file (p, 0, NULL);
   assert_non_null (images);
+  /* when it was stored: now, whatever SOURCE_DATE_EPOCH says */
+  stored = json_integer_value (json_object_get (json_object_get (images, "busybox:latest"),
+                                                "stored"));
+  assert_true (stored >= before && stored <= time (NULL));
+  json_object_del (json_object_get (images, "busybox:latest"), "stored");
   data = json_dumps (images, JSON_COMPACT | JSON_SORT_KEYS);
   free (p);
   p = xasprintf ("{\"busybox:latest\":{\"created\":%d,\"id\":\"%s\",\"layers\":[\"%s\"],"
@@ -372,7 +379,7 @@ test_references (void **state)
     { "a b", "repository names may hold only a-z, 0-9, `.`, `_`, `__` and `-`" },
     { "exa_mple.com/app", "invalid registry host name" },
     { "localhost:abc/app", "the registry's port must be a number" },
-    { "app@sha256:abc", "a digest is sha256: and 64 hex digits" },
+    { "app@sha256:abc", "a digest is sha256: and 64 lowercase hex digits" },
     { "app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
       "an imported image is named NAME[:TAG], without a digest" },
   };
@@ -768,11 +775,12 @@ test_cli (void **state)
               "stack: images: --format takes `table` or `json`, not `xml`\n"
               "see `stack help images`\n");
   expect_run (t, (const char *const[]){ "image", NULL }, 2, "",
-              "stack: image: expects a subcommand: import, ls or rm\nsee `stack help image`\n");
+              "stack: image: expects a subcommand: import, load, ls, prune, pull or rm\n"
+              "see `stack help image`\n");
   expect_run (t, (const char *const[]){ "image", "import", t->one, NULL }, 2, "",
               "stack: image import: expects TAR and NAME[:TAG]\nsee `stack help image`\n");
-  expect_run (t, (const char *const[]){ "image", "load", NULL }, 1, "",
-              "stack: `image load` is not available in this version yet\n");
+  expect_run (t, (const char *const[]){ "image", "save", NULL }, 1, "",
+              "stack: `image save` is not available in this version yet\n");
 
   /* rm: the others are still tried after a failure */
   expect_run (t, (const char *const[]){ "image", "rm", "nosuch", "busybox", NULL }, 1,

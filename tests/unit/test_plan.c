@@ -455,6 +455,100 @@ test_healthcheck (void **state)
   pt_free (&pt);
 }
 
+/* The image's HEALTHCHECK when the service has none, merged field by
+   field as Docker does. */
+static void
+test_healthcheck_from_image (void **state)
+{
+  static char *const shell[] = { "CMD-SHELL", "wget -q -O- localhost:80 || exit 1", NULL };
+  static char *const cmd[] = { "CMD", "/healthy", "--quick", NULL };
+  static char *const none[] = { "NONE", NULL };
+  rt_image_health_t hs = { .test = (char **)shell,
+                           .interval_ns = 10000000000LL,
+                           .timeout_ns = 2000000000LL,
+                           .start_period_ns = 7000000000LL,
+                           .retries = 4 };
+  rt_image_health_t hc = { .test = (char **)cmd };
+  rt_image_health_t hn = { .test = (char **)none, .interval_ns = 1000000000LL };
+  rt_image_health_t ht = { .interval_ns = 4000000000LL, .retries = 9 }; /* timings only */
+  rt_image_config_t img = busybox;
+  pt_t pt;
+  (void)state;
+
+  /* the image's, whole; what it does not set takes Docker's defaults */
+  img.healthcheck = &hs;
+  plan_ok (&pt, "services:\n  web:\n    image: a\n", &img);
+  assert_string_equal (join (pt.plan.health.argv), "/bin/sh|-c|wget -q -O- localhost:80 || exit 1");
+  assert_int_equal (pt.plan.health.interval_ns, 10000000000LL);
+  assert_int_equal (pt.plan.health.timeout_ns, 2000000000LL);
+  assert_int_equal (pt.plan.health.start_period_ns, 7000000000LL);
+  assert_int_equal (pt.plan.health.start_interval_ns, 5000000000LL);
+  assert_int_equal (pt.plan.health.retries, 4);
+  pt_free (&pt);
+
+  img.healthcheck = &hc;
+  plan_ok (&pt, "services:\n  web:\n    image: a\n", &img);
+  assert_string_equal (join (pt.plan.health.argv), "/healthy|--quick");
+  assert_int_equal (pt.plan.health.interval_ns, 30000000000LL);
+  assert_int_equal (pt.plan.health.timeout_ns, 30000000000LL);
+  assert_int_equal (pt.plan.health.retries, 3);
+  pt_free (&pt);
+
+  /* the image's NONE: no check */
+  img.healthcheck = &hn;
+  plan_ok (&pt, "services:\n  web:\n    image: a\n", &img);
+  assert_null (pt.plan.health.argv);
+  pt_free (&pt);
+
+  /* an image healthcheck without a test has nothing to run */
+  img.healthcheck = &ht;
+  plan_ok (&pt, "services:\n  web:\n    image: a\n", &img);
+  assert_null (pt.plan.health.argv);
+  pt_free (&pt);
+
+  /* the service sets only timings: the image's test, the service's
+     interval and retries, the image's timeout and start_period */
+  img.healthcheck = &hs;
+  plan_ok (&pt,
+           "services:\n  web:\n    image: a\n    healthcheck:\n      interval: 3s\n"
+           "      retries: 6\n      start_interval: 1s\n",
+           &img);
+  assert_string_equal (join (pt.plan.health.argv), "/bin/sh|-c|wget -q -O- localhost:80 || exit 1");
+  assert_int_equal (pt.plan.health.interval_ns, 3000000000LL);
+  assert_int_equal (pt.plan.health.timeout_ns, 2000000000LL);
+  assert_int_equal (pt.plan.health.start_period_ns, 7000000000LL);
+  assert_int_equal (pt.plan.health.start_interval_ns, 1000000000LL);
+  assert_int_equal (pt.plan.health.retries, 6);
+  pt_free (&pt);
+
+  /* the service's test wins; its 0s and unset fields fall to the image's */
+  plan_ok (&pt,
+           "services:\n  web:\n    image: a\n    healthcheck:\n"
+           "      test: [CMD, pg_isready]\n      timeout: 0s\n      retries: 0\n",
+           &img);
+  assert_string_equal (join (pt.plan.health.argv), "pg_isready");
+  assert_int_equal (pt.plan.health.interval_ns, 10000000000LL);
+  assert_int_equal (pt.plan.health.timeout_ns, 2000000000LL);
+  assert_int_equal (pt.plan.health.retries, 4);
+  pt_free (&pt);
+
+  /* the service turns the image's check off */
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    healthcheck:\n      test: [NONE]\n", &img);
+  assert_null (pt.plan.health.argv);
+  pt_free (&pt);
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    healthcheck:\n      disable: true\n", &img);
+  assert_null (pt.plan.health.argv);
+  pt_free (&pt);
+
+  /* the service's check over an image that says NONE */
+  img.healthcheck = &hn;
+  plan_ok (&pt, "services:\n  web:\n    image: a\n    healthcheck:\n      test: [CMD, \"true\"]\n",
+           &img);
+  assert_string_equal (join (pt.plan.health.argv), "true");
+  assert_int_equal (pt.plan.health.interval_ns, 1000000000LL);
+  pt_free (&pt);
+}
+
 static void
 test_depends_on_conditions (void **state)
 {
@@ -1265,6 +1359,7 @@ main (void)
     cmocka_unit_test (test_network_errors),
     cmocka_unit_test (test_restart_policies),
     cmocka_unit_test (test_healthcheck),
+    cmocka_unit_test (test_healthcheck_from_image),
     cmocka_unit_test (test_depends_on_conditions),
     cmocka_unit_test (test_logging),
     cmocka_unit_test (test_config_hash),
