@@ -167,7 +167,8 @@ layer_of (pull_view_t *v, const rt_pull_progress_t *p)
 {
   struct pull_layer *l;
 
-  if (p->n_layers == 0 || p->layer >= p->n_layers)
+  /* no digest: the image's own step (its manifest or config) */
+  if (p->digest == NULL || p->n_layers == 0 || p->layer >= p->n_layers)
     return NULL;
   if (p->n_layers > v->n_layers)
     {
@@ -176,7 +177,7 @@ layer_of (pull_view_t *v, const rt_pull_progress_t *p)
       v->n_layers = p->n_layers;
     }
   l = &v->layers[p->layer];
-  if (l->id[0] == '\0' && p->digest)
+  if (l->id[0] == '\0')
     {
       const char *hex = strchr (p->digest, ':');
       snprintf (l->id, sizeof l->id, "%s", hex ? hex + 1 : p->digest);

@@ -47,7 +47,12 @@ pull_image (rt_store_t *s, const char *ref, FILE *out, stack_error_t **err)
 {
   cleanup_free char *auth = auth_file ();
   const char *insecure = getenv ("STACK_INSECURE_REGISTRIES");
-  rt_pull_opts_t o = { .auth_file = auth, .insecure = insecure && *insecure ? insecure : NULL };
+  const char *certs = getenv ("STACK_CERTS_DIR");
+  rt_pull_opts_t o = {
+    .auth_file = auth,
+    .insecure = insecure && *insecure ? insecure : NULL,
+    .certs_dir = certs && *certs ? certs : "/etc/docker/certs.d",
+  };
   pull_view_t *v = NULL;
   int ret;
 

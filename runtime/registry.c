@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -30,11 +31,13 @@
 
 struct reg
 {
-  char *base;      /* "https://registry-1.docker.io" */
-  char *host;      /* "docker.io", "127.0.0.1:5000": for messages and the auth file */
-  char *repo;      /* "library/busybox" */
-  char *basic;     /* base64 "user:pass" from the auth file, or NULL */
-  char *auth_file; /* where basic came from, for messages */
+  char *base;  /* "https://registry-1.docker.io" */
+  char *host;  /* "docker.io", "127.0.0.1:5000": for messages and the auth file */
+  char *repo;  /* "library/busybox" */
+  char *basic; /* base64 "user:pass" from the auth file, or NULL */
+  strbuf_t ca; /* PEM: the system's CAs and the registry's own, or empty */
+  char *client_cert, *client_key; /* from certs.d, or NULL */
+  char *auth_file;                /* where basic came from, for messages */
   CURLSH *share;
   pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
   pthread_mutex_t lock; /* guards authz and gen */
@@ -181,6 +184,69 @@ load_credentials (reg_t *r, const char *path, stack_error_t **err)
   return 0;
 }
 
+/* Docker's certs.d: DIR/<host[:port]>/ *.crt are CAs this registry's
+   certificate may chain to, trusted besides the system's (whose bundle is
+   read into the same PEM, as curl takes one); NAME.cert with NAME.key is a
+   client certificate. Nothing there: curl's defaults. */
+static int
+load_certs (reg_t *r, const char *dir, stack_error_t **err)
+{
+  cleanup_free char *path = NULL;
+  struct dirent *de;
+  DIR *d;
+
+  if (dir == NULL)
+    return 0;
+  path = xasprintf ("%s/%s", dir, r->host);
+  d = opendir (path);
+  if (d == NULL)
+    return 0;
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *file = xasprintf ("%s/%s", path, de->d_name);
+      cleanup_free char *pem = NULL;
+      size_t len;
+
+      if (de->d_name[0] == '.')
+        continue;
+      if (str_has_suffix (de->d_name, ".crt"))
+        {
+          if (read_file (file, &pem, &len, err) < 0)
+            {
+              closedir (d);
+              return -1;
+            }
+          sb_put (&r->ca, pem, len);
+          sb_putc (&r->ca, '\n');
+        }
+      else if (str_has_suffix (de->d_name, ".cert") && r->client_cert == NULL)
+        {
+          r->client_cert = xstrdup (file);
+          r->client_key = xasprintf ("%.*s.key", (int)(strlen (file) - 5), file);
+        }
+    }
+  closedir (d);
+  if (r->client_cert && access (r->client_key, R_OK) < 0)
+    return stack_error_make (err, errno, "client certificate `%s`: its key `%s`", r->client_cert,
+                             r->client_key);
+  if (r->ca.len > 0)
+    {
+      CURL *h = curl_easy_init ();
+      char *bundle = NULL, *pem = NULL;
+      stack_error_t *ignored = NULL;
+      size_t len;
+
+      if (h && curl_easy_getinfo (h, CURLINFO_CAINFO, &bundle) == CURLE_OK && bundle
+          && read_file (bundle, &pem, &len, &ignored) == 0)
+        sb_put (&r->ca, pem, len);
+      stack_error_free (&ignored);
+      free (pem);
+      if (h)
+        curl_easy_cleanup (h);
+    }
+  return 0;
+}
+
 int
 reg_open (const rt_ref_t *ref, const rt_pull_opts_t *opts, reg_t **out, stack_error_t **err)
 {
@@ -215,7 +281,8 @@ reg_open (const rt_ref_t *ref, const rt_pull_opts_t *opts, reg_t **out, stack_er
   curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-  if (load_credentials (r, opts->auth_file, err) < 0)
+  if (load_credentials (r, opts->auth_file, err) < 0
+      || (!plain && load_certs (r, opts->certs_dir, err) < 0))
     {
       reg_close (r);
       return -1;
@@ -242,6 +309,9 @@ reg_close (reg_t *r)
   free (r->basic);
   free (r->auth_file);
   free (r->authz);
+  sb_free (&r->ca);
+  free (r->client_cert);
+  free (r->client_key);
   free (r);
 }
 
@@ -423,6 +493,16 @@ set_common (reg_t *r, CURL *h, struct sink *k)
   curl_easy_setopt (h, CURLOPT_WRITEDATA, k);
   curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt (h, CURLOPT_HEADERDATA, k);
+  if (r->ca.len > 0)
+    {
+      struct curl_blob ca = { r->ca.s, r->ca.len, CURL_BLOB_NOCOPY };
+      curl_easy_setopt (h, CURLOPT_CAINFO_BLOB, &ca);
+    }
+  if (r->client_cert)
+    {
+      curl_easy_setopt (h, CURLOPT_SSLCERT, r->client_cert);
+      curl_easy_setopt (h, CURLOPT_SSLKEY, r->client_key);
+    }
 }
 
 /* Transport failures worth another try. */
@@ -439,7 +519,6 @@ curl_transient (CURLcode c)
     case CURLE_GOT_NOTHING:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
       return true;
     default:
       return false;
@@ -453,10 +532,15 @@ transport_error (reg_t *r, CURLcode c, const char *errbuf, stack_error_t **err)
 
   if (c == CURLE_PEER_FAILED_VERIFICATION)
     return stack_error_set (err, EACCES,
-                            "%s: %s: the registry's certificate is not trusted by this machine "
-                            "(add its CA to /usr/local/share/ca-certificates and run "
-                            "update-ca-certificates, or list it in STACK_INSECURE_REGISTRIES)",
-                            r->base, why);
+                            "%s: %s: the registry's certificate is not trusted: put its CA in "
+                            "/etc/docker/certs.d/%s/ca.crt (or the directory STACK_CERTS_DIR "
+                            "names), or add it to the system's (update-ca-certificates)",
+                            r->base, why, r->host);
+  if (c == CURLE_SSL_CONNECT_ERROR)
+    return stack_error_set (err, EPROTO,
+                            "%s: %s: no TLS there; if the registry speaks plain HTTP, list `%s` "
+                            "in STACK_INSECURE_REGISTRIES",
+                            r->base, why, r->host);
   return stack_error_set (err, curl_transient (c) ? EAGAIN : EPROTO, "%s: %s", r->base, why);
 }
 

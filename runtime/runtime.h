@@ -297,6 +297,10 @@ typedef struct rt_pull_opts
   const char *auth_file; /* a Docker config.json (`auths`); NULL: no credentials */
   const char *insecure;  /* "host[:port],...": registries spoken to in plain HTTP,
                             besides localhost and 127.0.0.0/8 (always) */
+  const char *certs_dir; /* Docker's /etc/docker/certs.d: DIR/<host[:port]>/ holds
+                            NAME.crt CAs trusted for that registry besides the
+                            system's, and a NAME.cert + NAME.key client pair;
+                            NULL: none */
   unsigned parallel;     /* layers fetched at once; 0: 3, Docker's default */
   /* called one at a time (under a lock) from the pulling threads */
   rt_pull_progress_fn progress;

@@ -24,6 +24,7 @@ import platform
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tarfile
 import threading
@@ -337,14 +338,132 @@ class TokenServer:
         self.thread.join(5)
 
 
+def make_certs(d, ip):
+    """A CA of our own and a server certificate for ip signed by it:
+    (ca.crt, server.crt, server.key) paths in d."""
+    ca, ca_key = os.path.join(d, "ca.crt"), os.path.join(d, "ca.key")
+    cert, key = os.path.join(d, "server.crt"), os.path.join(d, "server.key")
+    csr, ext = os.path.join(d, "server.csr"), os.path.join(d, "server.ext")
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
+        "-keyout", ca_key, "-out", ca, "-subj", "/CN=stack-test-ca")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", key,
+        "-out", csr, "-subj", "/CN=%s" % ip)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n" % ip)
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+        "-days", "2", "-sha256", "-extfile", ext, "-out", cert)
+    return ca, cert, key
+
+
+class RemoteNet:
+    """A network namespace joined to the host by a veth pair, so that a
+    registry can live at an address that is not loopback (10.253.N.2):
+    stack speaks HTTPS there, or plain HTTP when told to. The host end is
+    10.253.N.1/30; remove() deletes both."""
+
+    def __init__(self):
+        n = os.getpid() % 250
+        self.ns = "stk-reg-%d" % os.getpid()
+        self.host_if = "stkrg%dh" % os.getpid()
+        self.ns_if = "stkrg%dn" % os.getpid()
+        self.addr = "10.253.%d.2" % n
+        ip = lambda *a: subprocess.run(("ip",) + a, check=True, capture_output=True)
+        try:
+            ip("netns", "add", self.ns)
+            ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if,
+               "netns", self.ns)
+            ip("addr", "add", "10.253.%d.1/30" % n, "dev", self.host_if)
+            ip("link", "set", self.host_if, "up")
+            ip("-n", self.ns, "addr", "add", self.addr + "/30", "dev", self.ns_if)
+            ip("-n", self.ns, "link", "set", self.ns_if, "up")
+            ip("-n", self.ns, "link", "set", "lo", "up")
+        except BaseException:
+            self.remove()
+            raise
+
+    def remove(self):
+        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+
+
+class FlakyProxy:
+    """A plain HTTP proxy to a registry on 127.0.0.1 that fails each blob's
+    first GET: with 503 (`mode="503"`) or by cutting the body half-way
+    after promising all of it (`mode="cut"`). Later requests pass through.
+    Counts the failures it caused."""
+
+    def __init__(self, upstream_port, mode="503"):
+        import http.client
+        self.failed = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                first = False
+                if "/blobs/" in self.path:
+                    with proxy.lock:
+                        first = self.path not in proxy.failed
+                        if first:
+                            proxy.failed.append(self.path)
+                if first and mode == "503":
+                    body = b'{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}'
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request("GET", self.path, headers=headers)
+                r = conn.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                if first:
+                    self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data[:len(data) // 2] if first else data)
+                if first:
+                    self.close_connection = True
+                conn.close()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.host = "127.0.0.1:%d" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
 # ---- the registry ----
 
 class Registry:
     """docker-registry serving 127.0.0.1:port from dir/storage, its log in
     dir/registry.log (the access log's lines count requests)."""
 
-    def __init__(self, tmpdir, auth=None, port=0):
-        self.dir = os.path.join(tmpdir, "registry")
+    def __init__(self, tmpdir, auth=None, port=0, netns=None, tls=False):
+        """netns: a RemoteNet to serve from (its address, not 127.0.0.1);
+        tls: HTTPS with a certificate for that address signed by a CA of
+        our own (self.ca)."""
+        self.netns, self.tls = netns, tls
+        self.addr = netns.addr if netns else "127.0.0.1"
+        self.dir = os.path.join(tmpdir, "registry-%s-%s" % (self.addr, "tls" if tls else "plain")
+                                if netns else "registry")
         os.makedirs(self.dir, exist_ok=True)
         self.storage = os.path.join(self.dir, "storage")
         self.log_path = os.path.join(self.dir, "registry.log")
@@ -364,7 +483,10 @@ class Registry:
                  "    disabled: false", "storage:", "  filesystem:",
                  "    rootdirectory: " + self.storage, "  delete:", "    enabled: true",
                  "  maintenance:", "    uploadpurging:", "      enabled: false",
-                 "http:", "  addr: 127.0.0.1:%d" % port, "  secret: stack-test-secret"]
+                 "http:", "  addr: %s:%d" % (self.addr, port), "  secret: stack-test-secret"]
+        if self.tls:
+            self.ca, cert, key = make_certs(self.dir, self.addr)
+            lines += ["  tls:", "    certificate: " + cert, "    key: " + key]
         if auth == "htpasswd":
             htpasswd = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], check=True,
                                       capture_output=True, text=True).stdout
@@ -389,11 +511,13 @@ class Registry:
             self.port = port or free_port()
             config = self._config(auth, self.port)
             log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen([REGISTRY_BIN, "serve", config], stdout=log,
-                                         stderr=log, stdin=subprocess.DEVNULL)
+            argv = [REGISTRY_BIN, "serve", config]
+            if self.netns:
+                argv = ["ip", "netns", "exec", self.netns.ns] + argv
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
             log.close()
             if self._wait_ready():
-                self.host = "127.0.0.1:%d" % self.port
+                self.host = "%s:%d" % (self.addr, self.port)
                 return
             self._kill()
             if port:
@@ -409,7 +533,13 @@ class Registry:
             if self.proc.poll() is not None:
                 return False
             try:
-                urllib.request.urlopen("http://127.0.0.1:%d/v2/" % self.port, timeout=1)
+                if self.tls:
+                    ctx = ssl.create_default_context(cafile=self.ca)
+                    urllib.request.urlopen("https://%s:%d/v2/" % (self.addr, self.port),
+                                           timeout=1, context=ctx)
+                else:
+                    urllib.request.urlopen("http://%s:%d/v2/" % (self.addr, self.port),
+                                           timeout=1)
                 return True
             except urllib.error.HTTPError:
                 return True  # 401: it answers

@@ -393,6 +393,38 @@ class Pull(PullTest):
         self.assertEqual(r.stderr, "stack: image pull: expects at least one image\n"
                          "see `stack help image`\n")
 
+    def test_transient_failures_retried(self):
+        """A 503, and a body cut short, on each blob's first GET: retried,
+        said, and the pull succeeds with every digest checked."""
+        img, digest = self.images["basic:oci"]
+        for mode, why in (("503", "try later (UNAVAILABLE)"), ("cut", "")):
+            with self.subTest(mode=mode):
+                proxy = rg.FlakyProxy(self.reg.port, mode)
+                self.addCleanup(proxy.stop)
+                ref = "%s/basic:oci" % proxy.host
+                self.services(a=ref)
+                r = self.pull_ok()
+                lines = r.stdout.splitlines()
+                retried = [l for l in lines if "  Retrying: " in l]
+                # the config's retry is the image's line; each layer's is its own
+                self.assertEqual(len([l for l in retried if l.startswith(" Image %s  " % ref)]),
+                                 1, r.stdout)
+                for layer in img.layers:
+                    mine = [l[15:] for l in lines if l.startswith(" %s  " % layer.short)]
+                    self.assertEqual([mine[0], mine[-2], mine[-1]],
+                                     ["Pulling fs layer", "Download complete", "Pull complete"],
+                                     r.stdout)
+                    self.assertTrue(mine[1].startswith("Retrying: "), r.stdout)
+                # the config and both layers failed once each, and were fetched again
+                self.assertEqual(len(proxy.failed), 3, proxy.failed)
+                self.assertEqual(len(retried), 3, r.stdout)
+                if why:
+                    self.assertTrue(all(l.endswith(why) for l in retried), r.stdout)
+                self.assertEqual(r.stdout.splitlines()[-1], " Digest: " + digest)
+                self.assertEqual(self.image("%s/basic" % proxy.host, "oci")["id"],
+                                 img.config_digest)
+                self.assertEqual(self.stack("image", "rm", ref).returncode, 0)
+
     def test_missing_manifest_and_ignore_failures(self):
         good = self.ref("share-b:1")
         self.services(a=self.ref("nothere:1"), b=good)
@@ -781,11 +813,80 @@ class PullToken(AuthMixin, PullTest):
         self.assertIn("repository:auth:pull", scopes)
 
 
+class PullRemote(PullTest):
+    """Registries at an address that is not loopback (in a network
+    namespace of ours): HTTPS checked against the CAs we are told of, and
+    plain HTTP only when STACK_INSECURE_REGISTRIES lists it."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("needs root")
+        cls.shared = tempfile.mkdtemp(prefix="stack-it-pull-")
+        cls.net = cls.tls = cls.plain = None
+        try:
+            cls.net = rg.RemoteNet()
+            cls.tls = rg.Registry(cls.shared, netns=cls.net, tls=True, port=5000)
+            cls.plain = rg.Registry(cls.shared, netns=cls.net, port=5001)
+            cls.reg = cls.tls
+            cls.images = {}
+            image = Image([Layer().file("remote", "over TLS\n").blob()])
+            cls.digest = cls.tls.push_image(cls.shared, image, "remote:1")
+            cls.plain.push_image(cls.shared, image, "remote:1")
+            cls.image_ = image
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for reg in (getattr(cls, "tls", None), getattr(cls, "plain", None)):
+            if reg:
+                reg.stop()
+        if getattr(cls, "net", None):
+            cls.net.remove()
+        shutil.rmtree(cls.shared, ignore_errors=True)
+
+    def fails(self, ref, *words):
+        self.services(a=ref)
+        r = self.pull()
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertTrue(r.stderr.startswith("stack: pull `%s`: " % ref), r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+        for w in words:
+            self.assertIn(w, r.stderr)
+        self.assertEqual((self.images_json(), self.layer_dirs()), ([], []))
+
+    def test_https_untrusted_then_trusted(self):
+        ref = "%s/remote:1" % self.tls.host
+        # not trusted: the system's CAs do not know ours
+        self.fails(ref, "https://%s" % self.tls.host, "certificate is not trusted",
+                   "/etc/docker/certs.d/%s/ca.crt" % self.tls.host)
+        # Docker's certs.d layout, at STACK_CERTS_DIR
+        certs = os.path.join(self.dir, "certs.d")
+        os.makedirs(os.path.join(certs, self.tls.host))
+        shutil.copy(self.tls.ca, os.path.join(certs, self.tls.host, "ca.crt"))
+        self.env["STACK_CERTS_DIR"] = certs
+        r = self.pull_ok()
+        self.assert_pull_output(r.stdout, ref, self.image_.layers, self.digest)
+        self.assertEqual(read(self.layer(self.image_.layers[0], "remote")), "over TLS\n")
+
+    def test_plain_http_only_when_listed(self):
+        ref = "%s/remote:1" % self.plain.host
+        self.fails(ref, "https://%s" % self.plain.host, "STACK_INSECURE_REGISTRIES")
+        # a host without a port lists every port of it
+        for listed in (self.plain.host, "example.org," + self.net.addr):
+            self.env["STACK_INSECURE_REGISTRIES"] = listed
+            r = self.pull_ok()
+            self.assert_pull_output(r.stdout, ref, self.image_.layers, self.digest)
+            self.assertEqual(self.stack("image", "rm", ref).returncode, 0)
+
+
 def load_tests(loader, standard_tests, pattern):
     """This file's tests only, not the ones PullTest inherits from
     Lifecycle."""
     suite = unittest.TestSuite()
-    for cls in (Pull, PullHtpasswd, PullToken):
+    for cls in (Pull, PullHtpasswd, PullToken, PullRemote):
         for n in loader.getTestCaseNames(cls):
             if not hasattr(life.Lifecycle, n):
                 suite.addTest(cls(n))
