@@ -535,7 +535,7 @@ pull_image (struct pull *p, const rt_ref_t *ref, stack_error_t **err)
               .created = rt_parse_created (json_string_value (json_object_get (config, "created"))),
           },
           err);
-      if (ret == 0 || (*err)->status != ENOENT)
+      if (ret == 0 || (*err)->status != ENOENT || attempt == 2)
         break;
       stack_error_free (err);
     }

@@ -52,16 +52,17 @@ fsync_dir (const char *dir)
   return 0;
 }
 
-/* Write data to path atomically: PATH's directory/.tmp-NAME, fsync,
+/* Write data to path atomically: PATH's directory/.tmp-NAME-XXXXXX, fsync,
    rename. The temporary is flock'ed so that a reaper leaves it alone. */
 static int
 write_atomic (const char *dir, const char *name, const void *data, size_t len, stack_error_t **err)
 {
-  cleanup_free char *tmp = xasprintf ("%s/" RT_TMP_PREFIX "%s", dir, name);
+  /* a name of its own: two pulls may store the same blob at once */
+  cleanup_free char *tmp = xasprintf ("%s/" RT_TMP_PREFIX "%.64s-XXXXXX", dir, name);
   cleanup_free char *path = xasprintf ("%s/%s", dir, name);
   cleanup_close int fd = -1;
 
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  fd = mkostemp (tmp, O_CLOEXEC);
   if (fd < 0 || flock (fd, LOCK_EX) < 0)
     return stack_error_make (err, errno, "write `%s`", tmp);
   if (write_all (fd, data, len) < 0)

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -424,6 +425,21 @@ class Pull(PullTest):
                 self.assertEqual(self.image("%s/basic" % proxy.host, "oci")["id"],
                                  img.config_digest)
                 self.assertEqual(self.stack("image", "rm", ref).returncode, 0)
+
+    def test_concurrent_pulls_of_one_image(self):
+        """Four pulls at once into one store: all succeed, each layer is
+        there once, nothing temporary is left, and the image is whole."""
+        img, digest = self.images["basic:oci"]
+        ref = self.ref("basic:oci")
+        procs = [subprocess.Popen([life.STACK, "image", "pull", "-q", ref], env=self.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.assertEqual((p.returncode, out, err), (0, "", ""))
+        self.assertEqual(self.layer_dirs(), sorted(l.hex for l in img.layers))
+        self.assertEqual(self.image(self.ref("basic"), "oci")["digest"], digest)
+        self.assertEqual(read(self.layer(img.layers[0], "gz", "file")), "gzip layer\n")
 
     def test_missing_manifest_and_ignore_failures(self):
         good = self.ref("share-b:1")

@@ -796,6 +796,57 @@ test_cli (void **state)
   free (config);
 }
 
+/* What a pull needs of a reference: where to ask, for what, and the
+   store's name. */
+static void
+test_reference_parts (void **state)
+{
+  static const char d64[] = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  static const struct
+  {
+    const char *ref, *domain, *path, *tag, *digest, *name;
+  } cases[] = {
+    { "busybox", "docker.io", "library/busybox", "latest", NULL, "busybox:latest" },
+    { "docker.io/library/postgres:16", "docker.io", "library/postgres", "16", NULL,
+      "postgres:16" },
+    { "index.docker.io/bitnami/redis:7", "docker.io", "bitnami/redis", "7", NULL,
+      "bitnami/redis:7" },
+    { "127.0.0.1:5000/team/app:1", "127.0.0.1:5000", "team/app", "1", NULL,
+      "127.0.0.1:5000/team/app:1" },
+    { "localhost/app", "localhost", "app", "latest", NULL, "localhost/app:latest" },
+    { "ghcr.io/org/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "ghcr.io", "org/app", NULL, d64, "ghcr.io/org/app@" },
+    /* a digest wins over a tag, as in Docker */
+    { "alpine:3.19@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "docker.io", "library/alpine", NULL, d64, "alpine@" },
+  };
+  size_t i;
+
+  (void)state;
+  for (i = 0; i < ARRAY_SIZE (cases); i++)
+    {
+      stack_error_t *err = NULL;
+      char *want;
+      rt_ref_t r;
+
+      assert_int_equal (rt_ref_parse (cases[i].ref, &r, &err), 0);
+      assert_string_equal (r.domain, cases[i].domain);
+      assert_string_equal (r.path, cases[i].path);
+      if (cases[i].tag)
+        assert_string_equal (r.tag, cases[i].tag);
+      else
+        assert_null (r.tag);
+      if (cases[i].digest)
+        assert_string_equal (r.digest, cases[i].digest);
+      else
+        assert_null (r.digest);
+      want = xasprintf ("%s%s", cases[i].name, cases[i].digest ? cases[i].digest : "");
+      assert_string_equal (r.name, want);
+      free (want);
+      rt_ref_free (&r);
+    }
+}
+
 int
 main (void)
 {
@@ -803,6 +854,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_import_and_get, setup, teardown),
     cmocka_unit_test_setup_teardown (test_ambiguous_prefix, setup, teardown),
     cmocka_unit_test_setup_teardown (test_references, setup, teardown),
+    cmocka_unit_test (test_reference_parts),
     cmocka_unit_test_setup_teardown (test_shared_layer_and_remove, setup, teardown),
     cmocka_unit_test_setup_teardown (test_replace_name, setup, teardown),
     cmocka_unit_test_setup_teardown (test_crash_leftovers, setup, teardown),
