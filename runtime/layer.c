@@ -70,6 +70,7 @@ struct unpack
   uint64_t size;
   struct dir_time *dirs;
   size_t n_dirs;
+  const rt_unpack_progress_t *progress;
   char buf[64 * 1024];
 };
 
@@ -625,6 +626,8 @@ inner_read (struct archive *a, void *data, const void **buf)
     }
   if (n > 0)
     EVP_DigestUpdate (u->md, u->buf, (size_t) n);
+  if (u->progress && u->progress->fn)
+    u->progress->fn ((uint64_t) archive_filter_bytes (u->outer, -1), u->progress->data);
   *buf = u->buf;
   return n;
 }
@@ -718,7 +721,8 @@ rt_layer_tmp_discard (rt_layer_tmp_t *t)
 }
 
 int
-rt_layer_unpack (int tar_fd, const char *parent, rt_layer_tmp_t *t, stack_error_t **err)
+rt_layer_unpack (int tar_fd, const char *parent, const rt_unpack_progress_t *progress,
+                 rt_layer_tmp_t *t, stack_error_t **err)
 {
   struct unpack *u;
   int ret;
@@ -742,6 +746,7 @@ rt_layer_unpack (int tar_fd, const char *parent, rt_layer_tmp_t *t, stack_error_
 
   u = xzalloc (sizeof *u);
   u->rootfd = t->fd;
+  u->progress = progress;
   ret = unpack_all (u, tar_fd, t->diff_id, err);
   t->size = u->size;
   unpack_free (u);
@@ -824,7 +829,7 @@ rt_layer_extract (int tar_fd, const char *dir, stack_error_t **err)
   else
     strcpy (parent, ".");
 
-  ret = rt_layer_unpack (tar_fd, parent, &t, err);
+  ret = rt_layer_unpack (tar_fd, parent, NULL, &t, err);
   if (ret < 0)
     return stack_error_wrap (err, "unpack layer into `%s`", dir);
   ret = rt_layer_commit (&t, dir, err);

@@ -472,7 +472,7 @@ image_store (rt_store_t *s, struct src *src, struct image *im, stack_error_t **e
           continue;
         }
       fd = src_open (src, im->layers[i], err);
-      if (fd < 0 || rt_store_add_layer (s, fd, im->diff_ids[i], &size, err) < 0)
+      if (fd < 0 || rt_store_add_layer (s, fd, im->diff_ids[i], NULL, &size, err) < 0)
         return stack_error_wrap (err, "layer %zu (`%s`)", i + 1, im->layers[i]);
       im->size += size;
     }

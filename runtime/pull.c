@@ -321,22 +321,35 @@ struct fetch
   struct layer *l;
 };
 
-static int
-download_progress (uint64_t done, void *data)
+/* A DOWNLOADING or EXTRACTING report, at most every REPORT_EVERY_NS a
+   layer, and the last; true when another layer failed: stop. */
+static bool
+progress (struct fetch *f, enum rt_pull_phase phase, uint64_t done)
 {
-  struct fetch *f = data;
   int64_t now = mono_ns ();
-  int stop;
+  bool stop;
 
   pthread_mutex_lock (&f->p->lock);
   stop = f->p->failed;
   if (!stop && (now - f->l->last_report >= REPORT_EVERY_NS || done == f->l->blob_size))
     {
       f->l->last_report = now;
-      report_locked (f->p, RT_PULL_DOWNLOADING, f->l, done, f->l->blob_size, NULL);
+      report_locked (f->p, phase, f->l, done, f->l->blob_size, NULL);
     }
   pthread_mutex_unlock (&f->p->lock);
   return stop;
+}
+
+static int
+download_progress (uint64_t done, void *data)
+{
+  return progress (data, RT_PULL_DOWNLOADING, done);
+}
+
+static void
+unpack_progress (uint64_t read, void *data)
+{
+  (void)progress (data, RT_PULL_EXTRACTING, read);
 }
 
 /* An unnamed file beside the blobs: a crash leaves nothing of it. */
@@ -385,7 +398,10 @@ fetch_layer (struct pull *p, struct layer *l, stack_error_t **err)
   report (p, RT_PULL_EXTRACTING, l, 0, l->blob_size, NULL);
   if (lseek (fd, 0, SEEK_SET) < 0)
     return stack_error_make (err, errno, "rewind the download of %s", l->blob);
-  if (rt_store_add_layer (p->s, fd, l->diff_id, &l->size, err) < 0)
+  if (rt_store_add_layer (p->s, fd, l->diff_id,
+                          &(rt_unpack_progress_t){ unpack_progress, &(struct fetch){ p, l } },
+                          &l->size, err)
+      < 0)
     return -1;
   l->placed = true;
   report (p, RT_PULL_COMPLETE, l, l->blob_size, l->blob_size, NULL);

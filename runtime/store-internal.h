@@ -27,10 +27,19 @@ typedef struct rt_layer_tmp
   uint64_t size;                   /* bytes of the regular files */
 } rt_layer_tmp_t;
 
+/* How far an unpack is: fn gets the bytes of the tarball as stored
+   (compressed) read so far, now and then, from the unpacking thread. */
+typedef struct rt_unpack_progress
+{
+  void (*fn) (uint64_t read, void *data);
+  void *data;
+} rt_unpack_progress_t;
+
 /* Unpack the tarball read from tar_fd (plain, gzip, bzip2, xz, zstd) into a
    new temporary directory inside parent, computing the diff_id on the way.
-   On error nothing remains and *t is cleared. */
-int rt_layer_unpack (int tar_fd, const char *parent, rt_layer_tmp_t *t, stack_error_t **err);
+   progress may be NULL. On error nothing remains and *t is cleared. */
+int rt_layer_unpack (int tar_fd, const char *parent, const rt_unpack_progress_t *progress,
+                     rt_layer_tmp_t *t, stack_error_t **err);
 /* Rename the temporary directory to final, which must not exist: 0 when
    placed (t is released), 1 when final already exists (t untouched: the
    caller discards it), -1 on error (t untouched). */
@@ -98,7 +107,8 @@ bool rt_store_has_layer (rt_store_t *s, const char *diff_id);
    the uncompressed stream must hash to diff_id, else EIO naming both and
    nothing remains. Another pull placing it first is fine. *size gets the
    bytes of its regular files. */
-int rt_store_add_layer (rt_store_t *s, int fd, const char *diff_id, uint64_t *size,
+int rt_store_add_layer (rt_store_t *s, int fd, const char *diff_id,
+                        const rt_unpack_progress_t *progress, uint64_t *size,
                         stack_error_t **err);
 /* Bytes of the regular files of an unpacked layer (walks it). */
 uint64_t rt_store_layer_size (rt_store_t *s, const char *diff_id);

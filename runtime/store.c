@@ -740,14 +740,14 @@ rt_store_has_layer (rt_store_t *s, const char *diff_id)
 }
 
 int
-rt_store_add_layer (rt_store_t *s, int fd, const char *diff_id, uint64_t *size,
-                    stack_error_t **err)
+rt_store_add_layer (rt_store_t *s, int fd, const char *diff_id,
+                    const rt_unpack_progress_t *progress, uint64_t *size, stack_error_t **err)
 {
   cleanup_free char *final = layer_path (s, diff_id);
   rt_layer_tmp_t t;
   int ret;
 
-  if (rt_layer_unpack (fd, s->layers_dir, &t, err) < 0)
+  if (rt_layer_unpack (fd, s->layers_dir, progress, &t, err) < 0)
     return stack_error_wrap (err, "layer %s", diff_id);
   if (strcmp (t.diff_id, diff_id) != 0)
     {
@@ -1154,7 +1154,7 @@ rt_image_import (rt_store_t *s, const char *tar_path, const char *name, rt_image
       return stack_error_make (err, ret, "import `%s`", tar_path);
     }
   /* the long part runs unlocked, in a temporary directory of our own */
-  ret = rt_layer_unpack (fd, s->layers_dir, &t, err);
+  ret = rt_layer_unpack (fd, s->layers_dir, NULL, &t, err);
   if (ret < 0)
     {
       rt_ref_free (&r);
