@@ -1,5 +1,5 @@
 /* registry-internal.h — one repository on one registry, spoken to with the
-   Docker registry HTTP API v2 (registry.c), for pull.c.
+   Docker registry HTTP API v2 (registry.c, registry-creds.c), for pull.c.
 
    A reg_t is shared by the pulling threads: each request has its own curl
    handle, and the handles share connections, DNS and TLS sessions. Auth
@@ -8,9 +8,39 @@
 #ifndef STACK_REGISTRY_INTERNAL_H
 #define STACK_REGISTRY_INTERNAL_H
 
+#include <curl/curl.h>
+#include <pthread.h>
+
 #include "store-internal.h"
 
 typedef struct reg reg_t;
+
+/* Shared by registry.c (requests) and registry-creds.c (what is known
+   before the first one). */
+struct reg
+{
+  char *base;  /* "https://registry-1.docker.io" */
+  char *host;  /* "docker.io", "127.0.0.1:5000": for messages and the auth file */
+  char *repo;  /* "library/busybox" */
+  char *basic; /* base64 "user:pass" from the auth file, or NULL */
+  strbuf_t ca; /* PEM: the system's CAs and the registry's own, or empty */
+  char *client_cert, *client_key; /* from certs.d, or NULL */
+  char *auth_file;                /* where basic came from, for messages */
+  CURLSH *share;
+  pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
+  pthread_mutex_t lock; /* guards authz and gen */
+  char *authz;          /* "Authorization: ..." or NULL */
+  unsigned gen;         /* bumped whenever authz changes */
+};
+
+/* registry-creds.c */
+/* Plain HTTP for host: localhost, 127.0.0.0/8, ::1, or listed in insecure
+   ("host[:port],..."; a host without a port: every port). */
+bool reg_plain (const char *host, const char *insecure);
+/* r->basic from the Docker config.json at path (missing: none). */
+int reg_load_credentials (reg_t *r, const char *path, stack_error_t **err);
+/* r->ca, client_cert, client_key from DIR/<host>/ (missing: none). */
+int reg_load_certs (reg_t *r, const char *dir, stack_error_t **err);
 
 /* Manifests and configs are small; refuse bigger answers (Docker: 4 MiB
    and 8 MiB). */
