@@ -69,7 +69,7 @@ static const nz_obj_t placement_obj
 static const nz_key_t deploy_keys[] = {
   { "mode", nz_h_enum, deploy_modes, NULL },
   { "endpoint_mode", nz_h_str, NULL, "endpoint_mode is a swarm setting" },
-  { "replicas", nz_h_int, &non_negative, NULL },
+  { "replicas", nz_h_int, &non_negative, "each service runs one container" },
   { "labels", nz_h_str_map, NULL, NULL },
   { "rollback_config", nz_h_object, &update_obj, "rolling updates are a swarm feature" },
   { "update_config", nz_h_object, &update_obj, "rolling updates are a swarm feature" },

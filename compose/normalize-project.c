@@ -28,7 +28,7 @@ h_external (nz_t *z, const node_t *in, const char *path, const nz_key_t *k)
 
 static const nz_key_t pool_keys[] = {
   { "subnet", nz_h_str, NULL, NULL },
-  { "ip_range", nz_h_str, NULL, NULL },
+  { "ip_range", nz_h_str, NULL, "addresses come from the whole subnet" },
   { "gateway", nz_h_str, NULL, NULL },
   { "aux_addresses", nz_h_options, NULL, NULL },
 };
@@ -50,7 +50,7 @@ static const nz_key_t network_keys[] = {
   { "external", h_external, NULL, NULL },
   { "internal", nz_h_bool, NULL, NULL },
   { "enable_ipv4", nz_h_bool, NULL, NULL },
-  { "enable_ipv6", nz_h_bool, NULL, NULL },
+  { "enable_ipv6", nz_h_bool, NULL, "stack's networks are IPv4 only" },
   { "attachable", nz_h_bool, NULL, "attachable only matters to swarm overlay networks" },
   { "labels", nz_h_str_map, NULL, NULL },
 };

@@ -140,6 +140,7 @@ detach (supervisor_t *sv)
   char line[4096];
   FILE *in;
   int ready[2], ret = EXIT_FAIL;
+  bool said = false;
   pid_t pid;
 
   if (pipe2 (ready, O_CLOEXEC) < 0)
@@ -170,20 +171,22 @@ detach (supervisor_t *sv)
   in = fdopen (ready[0], "r");
   while (in && fgets (line, sizeof line, in))
     {
-      if (strcmp (line, "ok\n") == 0)
+      if (!said && strcmp (line, "ok\n") == 0)
         {
           ret = EXIT_OK;
           break;
         }
-      if (str_has_prefix (line, "error "))
+      /* an error's further lines (a service's last output) and the
+         progress of taking down what this run made follow it, to EOF */
+      if (!said && str_has_prefix (line, "error "))
         {
           fprintf (stderr, "stack: %s", line + 6);
-          ret = EXIT_FAIL;
-          break;
+          said = true;
+          continue;
         }
       fputs (line, stderr);
     }
-  if (in == NULL || (ret == EXIT_FAIL && feof (in)))
+  if (in == NULL || (ret == EXIT_FAIL && !said))
     fprintf (stderr, "stack: the supervisor ended while starting\n");
   if (in)
     fclose (in);
@@ -332,8 +335,8 @@ cmd_up (struct globals *g, int argc, char **argv)
   sv.project = p;
   if (sv.exit_code_from && compose_service_find (p, sv.exit_code_from) == NULL)
     {
-      stack_error_make (&err, EINVAL, "up: --exit-code-from: no such service: `%s`",
-                        sv.exit_code_from);
+      stack_error_set (&err, EINVAL, "up: --exit-code-from: no such service: `%s`",
+                       sv.exit_code_from);
       goto out;
     }
   selected = xzalloc ((p->n_services + 1) * sizeof *selected);

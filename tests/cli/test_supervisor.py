@@ -369,7 +369,7 @@ services:
 services:
   init:
     image: busybox:it
-    command: sh -c 'sleep 0.5; exit %d'
+    command: sh -c 'echo migrating; sleep 0.5; exit %d'
   app:
     image: busybox:it
     command: sleep 1000
@@ -390,7 +390,8 @@ services:
         self.write(init_ok % (5, "true"))
         r = self.stack("up", "-d")
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("stack: service `init` did not complete successfully: exit 5", r.stderr)
+        self.assertIn("stack: service `init` did not complete successfully: exit 5\n"
+                      "  init | migrating\n", r.stderr)
         self.assertNotIn("Container %s-app-1  Started" % p, r.stderr)
         self.assert_nothing_left()
 

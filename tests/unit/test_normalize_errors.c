@@ -58,7 +58,7 @@ test_bad_scalars (void **state)
       &t,
       "services:\n  web:\n    image: a\n    mem_limit: lots\n"
       "    stop_grace_period: soon\n    cpus: many\n    restart: sometimes\n"
-      "    ports: [\"80800:80\"]\n    scale: -1\n",
+      "    ports: [\"80800:80\"]\n    pids_limit: -2\n",
       "stack: stack.yml:4:16: services.web.mem_limit: `lots` is not a size; write a "
       "number of bytes or one with a unit, such as 512m or 1g (units b, k, m, g)\n"
       "stack: stack.yml:5:24: services.web.stop_grace_period: `soon` is not a "
@@ -70,8 +70,8 @@ test_bad_scalars (void **state)
       "unless-stopped\n"
       "stack: stack.yml:8:13: services.web.ports[0]: \"80800:80\": host port must be "
       "1-65535\n"
-      "stack: stack.yml:9:12: services.web.scale: -1 is out of range: must be 0 or "
-      "more\n");
+      "stack: stack.yml:9:17: services.web.pids_limit: -2 is out of range: must be -1 "
+      "or more\n");
   th_free (&t);
 }
 
@@ -226,6 +226,12 @@ test_service_level_checks (void **state)
       "    ulimits:\n      nofile: {soft: 10, hard: 5}\n      nofiles: 3\n"
       "    container_name: \"-x\"\n    working_dir: app\n"
       "    pull_policy: sometimes\n    scale: 2\n    deploy:\n      replicas: 3\n",
+      "stack: warning: stack.yml:9:5: services.web.container_name: ignored: containers are "
+      "named PROJECT-SERVICE-1\n"
+      "stack: warning: stack.yml:12:5: services.web.scale: ignored: each service runs one "
+      "container\n"
+      "stack: warning: stack.yml:14:7: services.web.deploy.replicas: ignored: each service "
+      "runs one container\n"
       "stack: stack.yml:2:3: services.\"bad name\": invalid service name `bad name`: "
       "use letters, digits, `.`, `_` and `-` only\n"
       "stack: stack.yml:7:22: services.web.ulimits.nofile.soft: soft limit 10 is "
