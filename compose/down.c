@@ -2,6 +2,7 @@
    removes its containers when it is alive; otherwise we do it from the
    state file. Either way nothing of the project stays but its named
    volumes (and those too with -v). */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -74,6 +75,73 @@ remove_volumes (const char *project, stack_error_t **err)
       free (names[i]);
     }
   free (names);
+  return ret;
+}
+
+/* A container's anonymous volumes: volumes/<container>_anon_<n>. */
+static int
+remove_anonymous (const char *container, stack_error_t **err)
+{
+  cleanup_free char *dir = state_volumes_dir ();
+  cleanup_free char *prefix = xasprintf ("%s_anon_", container);
+  struct dirent *de;
+  int ret = 0;
+  DIR *d = opendir (dir);
+
+  if (d == NULL)
+    return 0;
+  while (ret == 0 && (de = readdir (d)) != NULL)
+    if (str_has_prefix (de->d_name, prefix))
+      {
+        cleanup_free char *path = xasprintf ("%s/%s", dir, de->d_name);
+        ret = rt_remove_tree (path, err);
+      }
+  closedir (d);
+  return ret;
+}
+
+/* No state: the machine restarted (STACK_RUN is a tmpfs) or the state
+   went, and the containers' directories in STACK_ROOT (writable layers,
+   logs) and their holds on images stayed. Each directory names its
+   project in its `project` file. Called with the project's lock held. */
+static int
+remove_leftovers (const char *name, rt_store_t *store, stack_error_t **err)
+{
+  cleanup_free char *dir = state_container_dir ("");
+  struct dirent *de;
+  bool said = false;
+  int ret = 0;
+  DIR *d = opendir (dir);
+
+  if (d == NULL)
+    return 0;
+  while (ret == 0 && (de = readdir (d)) != NULL)
+    {
+      cleanup_free char *path = xasprintf ("%s%s", dir, de->d_name);
+      cleanup_free char *file = xasprintf ("%s/project", path);
+      cleanup_free char *owner = NULL;
+      stack_error_t *ignored = NULL;
+
+      if (de->d_name[0] == '.' || read_file (file, &owner, NULL, &ignored) < 0
+          || strcmp (owner, name) != 0)
+        {
+          stack_error_free (&ignored);
+          continue;
+        }
+      if (!said)
+        fprintf (stderr,
+                 "stack: project `%s` has no state (was the machine restarted?): removing what "
+                 "its containers left\n",
+                 name);
+      said = true;
+      ret = rt_remove_tree (path, err) < 0 || rt_image_release (store, de->d_name, err) < 0
+                    || remove_anonymous (de->d_name, err) < 0
+                ? -1
+                : 0;
+      if (ret == 0)
+        fprintf (stderr, " Container %s  Removed\n", de->d_name);
+    }
+  closedir (d);
   return ret;
 }
 
@@ -169,6 +237,16 @@ cmd_down (struct globals *g, int argc, char **argv)
             goto out;
         }
       run_dir_remove (run_dir);
+    }
+  else
+    {
+      /* held: an `up` is starting it; leave it alone */
+      if ((ret = state_lock (run_dir, &lock, &err)) < 0)
+        goto out;
+      if (ret == 0 && remove_leftovers (name, store, &err) < 0)
+        goto out;
+      if (ret == 0)
+        run_dir_remove (run_dir);
     }
   if (volumes && remove_volumes (name, &err) < 0)
     goto out;

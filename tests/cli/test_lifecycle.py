@@ -261,6 +261,16 @@ volumes:
                          " Volume %s_data  Removed\n" % (p, p, p, p, p))
         self.assertEqual(os.listdir(os.path.join(self.env["STACK_ROOT"], "volumes")), [])
 
+    def test_container_dir_names_its_project(self):
+        self.write("services:\n  a:\n    image: busybox:it\n    command: sleep 1000\n")
+        self.up()
+        path = os.path.join(self.env["STACK_ROOT"], "containers", "%s-a-1" % self.project,
+                            "project")
+        with open(path) as f:
+            self.assertEqual(f.read(), self.project)
+        r = self.stack("down", "-t", "0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_down_after_supervisor_killed(self):
         self.write("services:\n  a:\n    image: busybox:it\n    command: sleep 1000\n"
                    "  b:\n    image: busybox:it\n    command: sleep 1000\n    depends_on: [a]\n")
@@ -280,6 +290,46 @@ volumes:
         for pid in pids:
             self.assertFalse(alive(pid))
         self.assertEqual(self.containers_dir(), [])
+
+    def test_down_after_reboot(self):
+        """A reboot empties STACK_RUN (a tmpfs) but leaves each container's
+        directory (writable layer, log) and its hold on the image in
+        STACK_ROOT: `down` with the file removes them, and the image can
+        go again."""
+        self.write("services:\n  a:\n    image: busybox:it\n    command: sleep 1000\n")
+        r = self.stack("images", "--format", "json")
+        image_id = [i["id"] for i in json.loads(r.stdout) if i["tag"] == "it"][0]
+        name = "%s-a-1" % self.project
+        root = self.env["STACK_ROOT"]
+        # what the machine's restart left (no state, no process, no link)
+        os.makedirs(os.path.join(root, "containers", name, "upper", "tmp"))
+        with open(os.path.join(root, "containers", name, "project"), "w") as f:
+            f.write(self.project)
+        os.makedirs(os.path.join(root, "volumes", name + "_anon_1", "data"))
+        # another project's, which stays
+        other = os.path.join(root, "containers", "%s-x-b-1" % self.project)
+        os.makedirs(other)
+        with open(os.path.join(other, "project"), "w") as f:
+            f.write(self.project + "-x")
+        os.makedirs(os.path.join(root, "holds"), exist_ok=True)
+        with open(os.path.join(root, "holds", name), "w") as f:
+            f.write(image_id)
+        r = self.stack("image", "rm", "busybox:it")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is used by container `%s`" % name, r.stderr)
+        r = self.stack("down")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "stack: project `%s` has no state (was the machine "
+                         "restarted?): removing what its containers left\n"
+                         " Container %s  Removed\n" % (self.project, name))
+        self.assertEqual(self.containers_dir(), ["%s-x-b-1" % self.project])
+        shutil.rmtree(other)
+        self.assertFalse(os.path.exists(os.path.join(root, "holds", name)))
+        self.assertEqual(os.listdir(os.path.join(root, "volumes")), [])
+        self.assertFalse(os.path.exists(os.path.join(self.env["STACK_RUN"], self.project)))
+        # nothing more to do the second time
+        r = self.stack("down")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
 
     def test_bad_input_creates_nothing(self):
         self.write("services:\n  a:\n    image: nothere:1\n    pull_policy: never\n")
