@@ -764,9 +764,11 @@ rt_store_add_layer (rt_store_t *s, int fd, const char *diff_id,
   return ret < 0 ? -1 : 0;
 }
 
-/* Bytes of the regular files below dirfd (closed), symlinks not followed. */
+/* Bytes of the regular files below dirfd (closed), symlinks not followed,
+   each hardlinked file once (seen: "dev:ino" of those with several
+   links), as an unpack counts them. */
 static uint64_t
-tree_size (int dirfd)
+tree_size (int dirfd, json_t *seen)
 {
   DIR *d = fdopendir (dirfd);
   struct dirent *de;
@@ -780,18 +782,27 @@ tree_size (int dirfd)
   while ((de = readdir (d)) != NULL)
     {
       struct stat st;
+      char key[48];
       int sub;
 
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0
           || fstatat (dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         continue;
+      if (S_ISREG (st.st_mode) && st.st_nlink > 1)
+        {
+          snprintf (key, sizeof key, "%llu:%llu", (unsigned long long)st.st_dev,
+                    (unsigned long long)st.st_ino);
+          if (json_object_get (seen, key))
+            continue;
+          json_object_set_new (seen, key, json_true ());
+        }
       if (S_ISREG (st.st_mode))
         total += (uint64_t)st.st_size;
       else if (S_ISDIR (st.st_mode)
                && (sub = openat (dirfd, de->d_name,
                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
                       >= 0)
-        total += tree_size (sub);
+        total += tree_size (sub, seen);
     }
   closedir (d);
   return total;
@@ -802,8 +813,11 @@ rt_store_layer_size (rt_store_t *s, const char *diff_id)
 {
   cleanup_free char *path = layer_path (s, diff_id);
   int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  json_t *seen = json_object ();
+  uint64_t size = fd < 0 ? 0 : tree_size (fd, seen);
 
-  return fd < 0 ? 0 : tree_size (fd);
+  json_decref (seen);
+  return size;
 }
 
 int
@@ -986,7 +1000,9 @@ prune_dir (const char *dir, json_t *keep, bool layers, uint64_t *freed)
         {
           cleanup_free char *doomed = xasprintf (RT_TMP_PREFIX "rm-%s", de->d_name);
           int fd = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          *freed += fd < 0 ? 0 : tree_size (fd);
+          json_t *seen = json_object ();
+          *freed += fd < 0 ? 0 : tree_size (fd, seen);
+          json_decref (seen);
           if (renameat (dirfd (d), de->d_name, dirfd (d), doomed) == 0)
             (void)rt_rm_rf_at (dirfd (d), doomed);
         }

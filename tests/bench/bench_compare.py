@@ -414,6 +414,8 @@ class Bench:
         self.st = Stack(os.path.abspath(args.stack), self.tmp)
         self.pm = None
         self.pm_why = "--no-podman"
+        self.sp = "bcs-%d" % os.getpid()  # project names: stack, podman
+        self.pp = "bcp%d" % os.getpid()
         self.rows = []  # (what, stack, podman, ratio, note)
         self.notes = []
         self.procs = []
@@ -473,31 +475,31 @@ class Bench:
         for file, n, runs in (("c3.yml", 3, self.cheap), ("c50.yml", 50, self.runs)):
             su, sd, pu, pd, pu_only = [], [], [], [], []
             for i in range(runs + (1 if n == 3 else 0)):  # one warm-up for the small one
-                up, _ = self.st.run("bcs", "-f", file, "up", "-d", "--wait")
-                self.st.record_links("bcs")
+                up, _ = self.st.run(self.sp, "-f", file, "up", "-d", "--wait")
+                self.st.record_links(self.sp)
                 last = i == runs - 1 + (1 if n == 3 else 0)
                 if n == 50 and last:
                     time.sleep(2)
-                    rss50 = [status_kib(self.st.supervisor("bcs"), "VmRSS"), None]
-                down, _ = self.st.run("bcs", "-f", file, "down", "-t", "0")
+                    rss50 = [status_kib(self.st.supervisor(self.sp), "VmRSS"), None]
+                down, _ = self.st.run(self.sp, "-f", file, "down", "-t", "0")
                 reap()
                 if self.pm:
                     t0 = time.perf_counter()
-                    u, _ = self.pm.compose("bcp", file, "up", "-d")
+                    u, _ = self.pm.compose(self.pp, file, "up", "-d")
                     if n == 3:
-                        self.pm.wait_healthy(self.pm.containers("bcp"))
+                        self.pm.wait_healthy(self.pm.containers(self.pp))
                         t1 = time.perf_counter()
                     else:
                         t1 = time.perf_counter()
-                        _, r = self.pm.run("ps", "--filter", "label=io.podman.compose.project=bcp",
+                        _, r = self.pm.run("ps", "--filter", "label=io.podman.compose.project=" + self.pp,
                                            "--filter", "status=running", "-q")
                         if len(r.stdout.split()) != n:
                             raise RuntimeError("podman-compose: %d of %d running"
                                                % (len(r.stdout.split()), n))
                         if last:
                             time.sleep(2)
-                            rss50[1] = self.pm.conmon_kib(self.pm.containers("bcp"))
-                    d = self.pm.down("bcp", file)
+                            rss50[1] = self.pm.conmon_kib(self.pm.containers(self.pp))
+                    d = self.pm.down(self.pp, file)
                     reap()
                 if n == 3 and i == 0:
                     continue
@@ -525,14 +527,14 @@ class Bench:
     # -- the 3-service stack, running: memory, exec, throughput --
 
     def running(self):
-        self.st.run("bcs", "-f", "c3.yml", "up", "-d", "--wait")
-        self.st.record_links("bcs")
+        self.st.run(self.sp, "-f", "c3.yml", "up", "-d", "--wait")
+        self.st.record_links(self.sp)
         if self.pm:
-            self.pm.compose("bcp", "c3.yml", "up", "-d")
-            names = self.pm.containers("bcp")
+            self.pm.compose(self.pp, "c3.yml", "up", "-d")
+            names = self.pm.containers(self.pp)
             self.pm.wait_healthy(names)
         time.sleep(2)
-        sup = self.st.supervisor("bcs")
+        sup = self.st.supervisor(self.sp)
         s_rss, s_pss = status_kib(sup, "VmRSS"), pss_kib(sup)
         p_rss = p_pss = a_rss = None
         if self.pm:
@@ -549,16 +551,16 @@ class Bench:
 
         se, pe = [], []
         for _ in range(self.cheap + 1):
-            se.append(self.st.run("bcs", "-f", "c3.yml", "exec", "-T", "web", "true")[0] * 1e3)
+            se.append(self.st.run(self.sp, "-f", "c3.yml", "exec", "-T", "web", "true")[0] * 1e3)
             if self.pm:
-                pe.append(self.pm.run("exec", "bcp_web_1", "true")[0] * 1e3)
+                pe.append(self.pm.run("exec", self.pp + "_web_1", "true")[0] * 1e3)
         self.row("exec -T web true (median of %d)" % self.cheap, median(se[1:]),
                  median(pe[1:]) if pe else None, "ms")
 
         self.throughput()
-        self.st.run("bcs", "-f", "c3.yml", "down", "-t", "0")
+        self.st.run(self.sp, "-f", "c3.yml", "down", "-t", "0")
         if self.pm:
-            self.pm.down("bcp", "c3.yml")
+            self.pm.down(self.pp, "c3.yml")
         reap()
 
     def throughput(self):
@@ -651,15 +653,15 @@ class Bench:
         if self.pm:
             lines = 2000000
             t0 = time.perf_counter()
-            self.pm.run("run", "-d", "--name", "bcp-flood", IMAGE, "sh", "-c",
+            self.pm.run("run", "-d", "--name", self.pp + "-flood", IMAGE, "sh", "-c",
                         "yes 'a line of log output, 40 bytes long' | head -n %d" % lines)
-            self.pm.run("wait", "bcp-flood")
+            self.pm.run("wait", self.pp + "-flood")
             dt = time.perf_counter() - t0
             _, r = self.pm.run("inspect", "--format", "{{.HostConfig.LogConfig.Path}}",
-                               "bcp-flood")
+                               self.pp + "-flood")
             with open(r.stdout.strip(), "rb") as f:
                 kept = sum(1 for _ in f)
-            self.pm.run("rm", "-f", "bcp-flood")
+            self.pm.run("rm", "-f", self.pp + "-flood")
             reap()
             p = kept / dt
             if kept != lines:
@@ -763,6 +765,11 @@ class Bench:
                 pass
         if netavark_chains() and not self.chains0:
             left.append("iptables chains: " + " ".join(netavark_chains()))
+        r = subprocess.run(["nft", "list", "table", "inet", "stack"], capture_output=True,
+                           text=True)
+        mine = re.findall(r"chain (%s-\S+)" % self.sp, r.stdout)
+        if mine:
+            left.append("nft chains in inet stack: " + " ".join(mine))
         extra = {t for t in nft_tables() - self.tables0 if t != "table inet stack"}
         if extra:
             left.append("nft tables: " + ", ".join(sorted(extra)))

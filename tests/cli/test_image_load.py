@@ -278,6 +278,24 @@ class ImageLoad(unittest.TestCase):
         self.assertEqual(self.read_layer(L_BASE, "bin/tool"), b"#!/bin/sh\necho tool\n")
         self.assertEqual(self.read_layer(L_OTHER, "srv/other"), b"other v2, a bit longer\n")
 
+    def test_hardlinked_file_counted_once(self):
+        """A layer whose file has two names weighs the file once, whether
+        this load unpacks it or finds it in the store already."""
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            add_bytes(tar, "bin/tool", b"x" * 1000)
+            link = tarfile.TarInfo("bin/alias")
+            link.type, link.linkname = tarfile.LNKTYPE, "bin/tool"
+            tar.addfile(link)
+        linked = out.getvalue()
+        a, b = self.path("a.tar"), self.path("b.tar")
+        docker_save(a, [(["first:1"], [linked, L_APP])])
+        docker_save(b, [(["second:1"], [linked, L_APP])])
+        self.load(a)
+        self.load(b)
+        self.assertEqual([(i["repository"], i["size"]) for i in self.images()],
+                         [("first", 1000 + len(b"app v1\n")), ("second", 1000 + len(b"app v1\n"))])
+
     def test_docker_save_symlinked_layer_and_gzip(self):
         # Docker writes a layer two images share once, then links to it;
         # the whole tarball may come compressed

@@ -44,12 +44,21 @@ def db():
     conn = getattr(_local, "conn", None)
     if conn is None or conn.closed:
         conn = _local.conn = psycopg2.connect(**PG)
+        make_schema(conn)
     return conn
 
 
+def make_schema(conn):
+    """The table, made the first time (a new volume has none)."""
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(SCHEMA)
+    except psycopg2.IntegrityError:
+        pass  # another connection made it at the same moment
+
+
 def count_visit(client):
-    """Insert a row and count them, in one transaction; the table is made
-    the first time (a new volume has none)."""
+    """Insert a row and count them, in one transaction."""
     for attempt in range(3):
         conn = db()
         try:
@@ -58,11 +67,7 @@ def count_visit(client):
                 cur.execute("SELECT count(*) FROM visits")
                 return cur.fetchone()[0]
         except psycopg2.errors.UndefinedTable:
-            try:
-                with conn, conn.cursor() as cur:
-                    cur.execute(SCHEMA)
-            except psycopg2.IntegrityError:
-                pass  # another request made it at the same moment
+            make_schema(conn)  # someone dropped it meanwhile
         except psycopg2.OperationalError:
             # postgres went away (restarted): try again on a new connection
             conn.close()

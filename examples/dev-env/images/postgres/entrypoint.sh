@@ -59,7 +59,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	# the password through a pipe, never on a command line
 	# shellcheck disable=SC2086
 	initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
-		--encoding=UTF8 --locale=C.UTF-8 $POSTGRES_INITDB_ARGS >/dev/null
+		--encoding=UTF8 --locale=C.UTF-8 ${POSTGRES_INITDB_ARGS:-} >/dev/null
 	printf "\nlisten_addresses = '*'\n" >>"$PGDATA/postgresql.conf"
 	printf '\nhost all all all %s\n' "$POSTGRES_HOST_AUTH_METHOD" >>"$PGDATA/pg_hba.conf"
 
