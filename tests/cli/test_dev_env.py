@@ -13,7 +13,6 @@ a cold one first runs mmdebstrap (about 2 minutes, apt's Debian mirror).
 """
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_lifecycle import cgroup_dirs  # noqa: E402
+from test_lifecycle import take_down_and_check  # noqa: E402
 
 STACK = None
 EXAMPLE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -50,23 +49,7 @@ class DevEnv(unittest.TestCase):
         self.env.pop("COMPOSE_PROJECT_NAME", None)
 
     def tearDown(self):
-        # whatever the test did, take it down, then check nothing is left
-        r = self.stack("down", "-v", "-t", "0")
-        state = os.path.join(self.env["STACK_RUN"], self.project)
-        state_left = os.path.exists(state)
-        volumes = os.path.join(self.env["STACK_ROOT"], "volumes")
-        volumes_left = os.listdir(volumes) if os.path.isdir(volumes) else []
-        leftovers = cgroup_dirs(self.project)
-        chains = subprocess.run(["nft", "list", "table", "inet", "stack"], capture_output=True,
-                                text=True).stdout
-        with open("/proc/self/mountinfo") as f:
-            mounts = [l for l in f if self.dir in l]
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertFalse(state_left, r.stderr)
-        self.assertEqual(volumes_left, [])
-        self.assertEqual(leftovers, [])
-        self.assertEqual(mounts, [])
-        self.assertNotIn("chain %s-" % self.project, chains)
+        take_down_and_check(self, volumes=True)
 
     # ---- helpers ----
 

@@ -75,6 +75,29 @@ def cgroup_dirs(project):
                   + glob.glob("/sys/fs/cgroup/stack/" + project))
 
 
+def take_down_and_check(test, volumes=False):
+    """A test's tearDown: whatever it did, `down -v`, then nothing of its
+    project may be left (state, cgroups, mounts under its directory,
+    nftables chains; with volumes, no volume either), and its directory
+    goes. test has project, dir, env and stack()."""
+    r = test.stack("down", "-v", "-t", "0")
+    # looked at before the directory goes, which would take the state with it
+    state_left = os.path.exists(os.path.join(test.env["STACK_RUN"], test.project))
+    vdir = os.path.join(test.env["STACK_ROOT"], "volumes")
+    volumes_left = os.listdir(vdir) if volumes and os.path.isdir(vdir) else []
+    leftovers = cgroup_dirs(test.project)
+    chains = subprocess.run(["nft", "list", "table", "inet", "stack"], capture_output=True,
+                            text=True).stdout
+    with open("/proc/self/mountinfo") as f:
+        mounts = [l for l in f if test.dir in l]
+    shutil.rmtree(test.dir, ignore_errors=True)
+    test.assertFalse(state_left, r.stderr)
+    test.assertEqual(volumes_left, [])
+    test.assertEqual(leftovers, [])
+    test.assertEqual(mounts, [])
+    test.assertNotIn("chain %s-" % test.project, chains)
+
+
 class Lifecycle(unittest.TestCase):
     counter = 0
 
@@ -101,22 +124,7 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def tearDown(self):
-        # whatever the test did, take it down, then check nothing is left
-        r = self.stack("down", "-v", "-t", "0")
-        state = os.path.join(self.env["STACK_RUN"], self.project)
-        # looked at before the directory goes, which would take the state
-        # with it
-        state_left = os.path.exists(state)
-        leftovers = cgroup_dirs(self.project)
-        chains = subprocess.run(["nft", "list", "table", "inet", "stack"], capture_output=True,
-                                text=True).stdout
-        with open("/proc/self/mountinfo") as f:
-            mounts = [l for l in f if self.dir in l]
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertFalse(state_left, r.stderr)
-        self.assertEqual(leftovers, [])
-        self.assertEqual(mounts, [])
-        self.assertNotIn("chain %s-" % self.project, chains)
+        take_down_and_check(self)
 
     # ---- helpers ----
 
