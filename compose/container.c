@@ -320,8 +320,15 @@ output_cb (void *data, const char *stream, const char *text, size_t len)
 {
   sv_container_t *c = data;
   supervisor_t *sv = c->sv;
-  int64_t t = now_ns ();
+  int64_t t;
 
+  /* the end of one read: its records go to the file together */
+  if (text == NULL)
+    {
+      logfile_flush (c->log);
+      return;
+    }
+  t = now_ns ();
   if (c->log)
     logfile_write (c->log, t, stream, text, len);
   if (!sv->detached)
@@ -340,6 +347,7 @@ container_pty_cb (struct ev_loop *loop, ev_io *w, int revents)
   if (n > 0)
     {
       output_cb (c, "stdout", buf, (size_t)n);
+      output_cb (c, "stdout", NULL, 0);
       return;
     }
   if (n < 0 && (errno == EINTR || errno == EAGAIN))

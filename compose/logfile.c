@@ -2,9 +2,11 @@
    lines (logpipe), lines kept as Docker json-file records in rotating
    files (logfile), and the "web-1  | " prefix `up` and `logs` print.
 
-   The writer does one write(2) per record, straight to the file: `stack
-   logs -f` follows the file as it grows and must never see half a record
-   sitting in a stdio buffer. Nothing here is fatal: a disk that is full
+   The writer gathers the records of one read of a pipe and writes them
+   with one write(2), straight to the file: `stack logs -f` follows the
+   file as it grows and must never see half a record, and a write per
+   record would cost a flooding container's supervisor a system call a
+   line. Nothing here is fatal: a disk that is full
    costs the log, never the container. */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +34,11 @@ struct logfile
   bool reported; /* an error was said once; the rest are silent */
   char *buf;     /* the record being assembled; grows to the largest one */
   size_t cap;
+  strbuf_t pending; /* whole records not written yet */
 };
+
+/* flush before the pending records grow past this */
+#define PENDING_MAX 65536
 
 static void PRINTF_LIKE (2, 3) lf_report (logfile_t *lf, const char *fmt, ...)
 {
@@ -192,8 +198,8 @@ static void
 write_record (logfile_t *lf, int64_t time_ns, const char *stream, const char *text, size_t len)
 {
   size_t need = 6 * (len + strlen (stream)) + 64;
+  uint64_t held;
   char *o;
-  ssize_t n;
 
   if (need > lf->cap)
     {
@@ -213,17 +219,38 @@ write_record (logfile_t *lf, int64_t time_ns, const char *stream, const char *te
 
   if (lf->fd < 0 && open_log (lf) < 0)
     return;
-  if (lf->max_size && lf->size > 0 && lf->size + (uint64_t)(o - lf->buf) > lf->max_size)
-    rotate (lf);
+  /* what json.log will hold once the pending records are written */
+  held = lf->size + lf->pending.len;
+  if (lf->max_size && held > 0 && held + (uint64_t)(o - lf->buf) > lf->max_size)
+    {
+      logfile_flush (lf);
+      rotate (lf);
+    }
   if (lf->fd < 0)
     return;
-  do
-    n = write (lf->fd, lf->buf, (size_t)(o - lf->buf));
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    lf_report (lf, "write json.log: %s", strerror (errno));
-  else
-    lf->size += (uint64_t)n;
+  sb_put (&lf->pending, lf->buf, (size_t)(o - lf->buf));
+  if (lf->pending.len >= PENDING_MAX)
+    logfile_flush (lf);
+}
+
+void
+logfile_flush (logfile_t *lf)
+{
+  ssize_t n;
+
+  if (lf == NULL || lf->pending.len == 0)
+    return;
+  if (lf->fd >= 0)
+    {
+      do
+        n = write (lf->fd, lf->pending.s, lf->pending.len);
+      while (n < 0 && errno == EINTR);
+      if (n < 0)
+        lf_report (lf, "write json.log: %s", strerror (errno));
+      else
+        lf->size += (uint64_t)n;
+    }
+  lf->pending.len = 0;
 }
 
 void
@@ -247,8 +274,10 @@ logfile_close (logfile_t *lf)
 {
   if (lf == NULL)
     return;
+  logfile_flush (lf);
   if (lf->fd >= 0)
     close (lf->fd);
+  sb_free (&lf->pending);
   free (lf->buf);
   free (lf->path);
   free (lf->dir);
@@ -305,6 +334,7 @@ read_once (logpipe_t *lp)
   if (n > 0)
     {
       feed (lp, chunk, (size_t)n);
+      lp->cb (lp->data, lp->stream, NULL, 0);
       return 1;
     }
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -356,6 +386,7 @@ logpipe_stop (struct ev_loop *loop, logpipe_t *lp)
       size_t len = lp->len;
       lp->len = 0;
       lp->cb (lp->data, lp->stream, lp->buf, len);
+      lp->cb (lp->data, lp->stream, NULL, 0);
     }
   close (lp->io.fd);
   ev_io_set (&lp->io, -1, EV_READ);

@@ -29,15 +29,21 @@ typedef struct logfile logfile_t;
 logfile_t *logfile_open (const char *dir, uint64_t max_size, unsigned max_files,
                          stack_error_t **err);
 /* One record. stream is "stdout" or "stderr"; text need not end in
-   "\n". A write error is reported once on stderr, never fatal. */
+   "\n". Records wait in memory until logfile_flush (or 64 KiB of them),
+   which writes them with one write(2): a reader never sees half a
+   record. A write error is reported once on stderr, never fatal. */
 void logfile_write (logfile_t *lf, int64_t time_ns, const char *stream, const char *text,
                     size_t len);
+void logfile_flush (logfile_t *lf);
+/* Flushes, then closes. */
 void logfile_close (logfile_t *lf);
 
 /* Reading a pipe into lines. The callback gets each line with its "\n"
    (or a LOG_LINE_MAX piece, or what was left at the end without one). One
    read of at most 64 KiB per wake-up: a container that floods cannot
-   starve the others, and the pipe's own buffer holds it back. */
+   starve the others, and the pipe's own buffer holds it back. After the
+   lines of each read the callback gets text NULL (len 0): the time to
+   flush what they made. */
 typedef void (*logpipe_cb) (void *data, const char *stream, const char *text, size_t len);
 
 typedef struct logpipe

@@ -17,6 +17,7 @@
 
 /* 2026-11-22T10:00:00.123456789Z */
 #define T0 (1795341600LL * 1000000000LL + 123456789LL)
+#define T0_TEXT "2026-11-22T10:00:00.123456789Z"
 
 static char *
 slurp (const char *dir, const char *name)
@@ -160,6 +161,31 @@ size_of (const char *dir, const char *name)
     }                                                                                              \
   while (0)
 
+/* Records wait for flush, then go out whole, together. */
+static void
+test_gathered_until_flush (void **state)
+{
+  stack_error_t *err = NULL;
+  th_t t = *(th_t *)*state; /* scratch_up's */
+  logfile_t *lf = logfile_open (t.dir, 0, 1, &err);
+  cleanup_free char *none = NULL, *two = NULL, *three = NULL;
+
+  assert_non_null (lf);
+  logfile_write (lf, T0, "stdout", "a\n", 2);
+  logfile_write (lf, T0, "stderr", "b\n", 2);
+  none = slurp (t.dir, "json.log");
+  assert_string_equal (none, "");
+  logfile_flush (lf);
+  two = slurp (t.dir, "json.log");
+  assert_string_equal (two, "{\"log\":\"a\\n\",\"stream\":\"stdout\",\"time\":\"" T0_TEXT "\"}\n"
+                            "{\"log\":\"b\\n\",\"stream\":\"stderr\",\"time\":\"" T0_TEXT "\"}\n");
+  logfile_flush (lf); /* nothing pending: nothing written */
+  logfile_write (lf, T0, "stdout", "c", 1);
+  logfile_close (lf); /* flushes */
+  three = slurp (t.dir, "json.log");
+  assert_int_equal (strlen (three), strlen (two) * 3 / 2 - 2);
+}
+
 static void
 test_rotation (void **state)
 {
@@ -249,13 +275,18 @@ struct got
   char *text[64];
   size_t len[64];
   const char *stream[64];
-  size_t n, bytes;
+  size_t n, bytes, reads;
 };
 
 static void
 collect (void *data, const char *stream, const char *text, size_t len)
 {
   struct got *g = data;
+  if (text == NULL)
+    {
+      g->reads++; /* the end of one read */
+      return;
+    }
   assert_true (g->n < 64);
   g->text[g->n] = xstrndup (text, len);
   g->len[g->n] = len;
@@ -768,6 +799,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_json_text, scratch_up, scratch_down),
     cmocka_unit_test_setup_teardown (test_round_trip, scratch_up, scratch_down),
+    cmocka_unit_test_setup_teardown (test_gathered_until_flush, scratch_up, scratch_down),
     cmocka_unit_test_setup_teardown (test_rotation, scratch_up, scratch_down),
     cmocka_unit_test_setup_teardown (test_rotation_one_file, scratch_up, scratch_down),
     cmocka_unit_test_setup_teardown (test_open_error, scratch_up, scratch_down),
