@@ -30,6 +30,10 @@ struct globals
   size_t n_profiles;
   const char *project_name;
   const char *project_directory;
+  /* the command's SERVICE arguments, set before load_project by the
+     commands that enable a profiled service by naming it (up, pull) */
+  const char *const *services;
+  size_t n_services;
 };
 
 /* "stack: MSG" and "see `stack help CMD`" on stderr; returns EXIT_USAGE. */

@@ -60,6 +60,8 @@ load_project (struct globals *g, compose_project_t **p)
     .n_env_files = g->n_env_files,
     .profiles = g->profiles,
     .n_profiles = g->n_profiles,
+    .services = g->services,
+    .n_services = g->n_services,
     .environ = environ,
   };
   compose_diags_t diags;

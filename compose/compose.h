@@ -20,6 +20,10 @@ typedef struct compose_options
   size_t n_env_files;
   const char *const *profiles;   /* --profile; none: COMPOSE_PROFILES */
   size_t n_profiles;
+  /* services named on the command line (`up db`): enabled whatever their
+     profiles, as in Compose */
+  const char *const *services;
+  size_t n_services;
   char *const *environ; /* the process environment; NULL: none */
   const char *cwd;      /* NULL: getcwd() */
 } compose_options_t;

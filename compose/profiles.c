@@ -197,6 +197,18 @@ implicit_refs_max (const node_t *svc)
   return n;
 }
 
+/* Named on the command line: enabled whatever its profiles. */
+static bool
+named (const compose_options_t *o, const char *service)
+{
+  size_t i;
+
+  for (i = 0; o && i < o->n_services; i++)
+    if (strcmp (o->services[i], service) == 0)
+      return true;
+  return false;
+}
+
 void
 profiles_apply (ld_t *ld, node_t *model, const char *const *profiles, size_t n_profiles)
 {
@@ -209,7 +221,8 @@ profiles_apply (ld_t *ld, node_t *model, const char *const *profiles, size_t n_p
   enabled = xzalloc ((services->len + 1) * sizeof *enabled);
   for (i = k = 0; i < services->len; i++)
     {
-      enabled[i] = service_enabled (ld, services->entries[i].value, profiles, n_profiles);
+      enabled[i] = service_enabled (ld, services->entries[i].value, profiles, n_profiles)
+                   || named (ld->opts, services->entries[i].key);
       k += enabled[i];
     }
   if (k == services->len)

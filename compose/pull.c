@@ -206,6 +206,8 @@ cmd_pull (struct globals *g, int argc, char **argv)
         return usage_error ("pull", "pull: unknown option `%s`, or missing its value",
                             argv[optind - 1]);
       }
+  g->services = (const char *const *)argv + optind;
+  g->n_services = (size_t)(argc - optind);
   if ((ret = load_project (g, &p)) != EXIT_OK)
     return ret;
   selected = xzalloc ((p->n_services + 1) * sizeof *selected);

@@ -46,7 +46,7 @@ static int
 load (json_t *req, compose_project_t **out, stack_error_t **err)
 {
   cleanup_free const char **files = NULL, **env_files = NULL, **profiles = NULL;
-  cleanup_free const char **env = NULL;
+  cleanup_free const char **env = NULL, **services = NULL;
   compose_options_t o = { 0 };
   compose_diags_t diags;
   char *text = NULL;
@@ -58,6 +58,9 @@ load (json_t *req, compose_project_t **out, stack_error_t **err)
   env_files = strv_of (json_object_get (req, "env_files"), &o.n_env_files);
   profiles = strv_of (json_object_get (req, "profiles"), &o.n_profiles);
   env = strv_of (json_object_get (req, "environ"), NULL);
+  /* named services are enabled whatever their profiles, as the client saw */
+  services = strv_of (json_object_get (req, "services"), &o.n_services);
+  o.services = services;
   o.files = files;
   o.env_files = env_files;
   o.profiles = profiles;

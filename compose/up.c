@@ -330,6 +330,8 @@ cmd_up (struct globals *g, int argc, char **argv)
   if (sv.detached && sv.abort_on_exit)
     return usage_error ("up", "up: --abort-on-container-exit and --exit-code-from need the "
                               "foreground: drop -d/--wait");
+  g->services = (const char *const *)argv + optind;
+  g->n_services = (size_t)(argc - optind);
   if ((ret = load_project (g, &p)) != EXIT_OK)
     return ret;
   sv.project = p;

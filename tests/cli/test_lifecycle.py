@@ -269,6 +269,20 @@ volumes:
                          " Volume %s_data  Removed\n" % (p, p, p, p, p))
         self.assertEqual(os.listdir(os.path.join(self.env["STACK_ROOT"], "volumes")), [])
 
+    def test_naming_a_profiled_service_enables_it(self):
+        """As in Compose: `up tool` runs tool whatever its profiles; a
+        plain `up` does not."""
+        self.write("services:\n  a:\n    image: busybox:it\n    command: sleep 1000\n"
+                   "  tool:\n    image: busybox:it\n    command: sleep 1000\n"
+                   "    profiles: [tools]\n")
+        self.up()
+        self.assertEqual(sorted(self.ps()), ["a"])
+        r = self.stack("up", "-d", "tool")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(self.ps()), ["a", "tool"])
+        r = self.stack("down", "-t", "0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_container_dir_names_its_project(self):
         self.write("services:\n  a:\n    image: busybox:it\n    command: sleep 1000\n")
         self.up()
