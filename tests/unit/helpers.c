@@ -9,6 +9,48 @@
 
 #include "helpers.h"
 
+/* Scratch directories not freed yet: a failed assertion leaves the test
+   without reaching th_free, so what is left goes when the program ends. */
+static char *live[64];
+
+static int
+rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st, (void) flag, (void) ftw;
+  return remove (path);
+}
+
+static void
+remove_live (void)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof live / sizeof live[0]; i++)
+    if (live[i])
+      {
+        nftw (live[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        free (live[i]);
+        live[i] = NULL;
+      }
+}
+
+static void
+track (const char *dir, bool add)
+{
+  static bool registered;
+  size_t i;
+
+  if (!registered)
+    registered = atexit (remove_live) == 0;
+  for (i = 0; i < sizeof live / sizeof live[0]; i++)
+    if (add ? live[i] == NULL : (live[i] && strcmp (live[i], dir) == 0))
+      {
+        free (live[i]);
+        live[i] = add ? strdup (dir) : NULL;
+        return;
+      }
+}
+
 void
 th_init (th_t *t)
 {
@@ -16,6 +58,7 @@ th_init (th_t *t)
   memset (t, 0, sizeof *t);
   assert_non_null (mkdtemp (tmpl));
   t->dir = strdup (tmpl);
+  track (t->dir, true);
 }
 
 static void
@@ -125,19 +168,15 @@ th_json (th_t *t, const char *path)
   return last;
 }
 
-static int
-rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) st, (void) flag, (void) ftw;
-  return remove (path);
-}
-
 void
 th_free (th_t *t)
 {
   compose_project_free (t->p);
   if (t->dir)
-    nftw (t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    {
+      nftw (t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+      track (t->dir, false);
+    }
   free (t->dir);
   free (t->out);
   memset (t, 0, sizeof *t);
