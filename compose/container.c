@@ -136,17 +136,6 @@ namespaces (sv_container_t *c, stack_error_t **err)
   return 0;
 }
 
-static int
-write_project_file (const char *dir, const char *project, stack_error_t **err)
-{
-  cleanup_free char *path = xasprintf ("%s/project", dir);
-  cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-  if (fd < 0 || write_all (fd, project, strlen (project)) < 0)
-    return stack_error_make (err, errno, "write `%s`", path);
-  return 0;
-}
-
 /* The image's ExposedPorts then the service's `expose` ("3000" is
    "3000/tcp"), each once, as `ps` shows them. */
 static json_t *
@@ -203,7 +192,7 @@ record (supervisor_t *sv, sv_container_t *c, stack_error_t **err)
   if (mkdir_p (c->dir, 0700) < 0)
     return stack_error_make (err, errno, "create `%s`", c->dir);
   /* whose it is, for a `down` that finds no state (after a reboot) */
-  if (write_project_file (c->dir, sv->project->name, err) < 0)
+  if (mark_project (c->dir, sv->project->name, err) < 0)
     return -1;
   if (!c->plan.log_none
       && (c->log = logfile_open (c->dir, c->plan.log_max_size, c->plan.log_max_files, err)) == NULL)

@@ -61,7 +61,7 @@ static int
 remove_volumes (const char *project, stack_error_t **err)
 {
   cleanup_free char *dir = state_volumes_dir ();
-  char **names = volumes_of_project (dir, project);
+  char **names = dirs_of_project (dir, project);
   size_t i;
   int ret = 0;
 
@@ -108,40 +108,27 @@ static int
 remove_leftovers (const char *name, rt_store_t *store, stack_error_t **err)
 {
   cleanup_free char *dir = state_container_dir ("");
-  struct dirent *de;
-  bool said = false;
+  char **left = dirs_of_project (dir, name);
+  size_t i;
   int ret = 0;
-  DIR *d = opendir (dir);
 
-  if (d == NULL)
-    return 0;
-  while (ret == 0 && (de = readdir (d)) != NULL)
+  if (left[0])
+    fprintf (stderr,
+             "stack: project `%s` has no state (was the machine restarted?): removing what "
+             "its containers left\n",
+             name);
+  for (i = 0; left[i]; i++)
     {
-      cleanup_free char *path = xasprintf ("%s%s", dir, de->d_name);
-      cleanup_free char *file = xasprintf ("%s/project", path);
-      cleanup_free char *owner = NULL;
-      stack_error_t *ignored = NULL;
-
-      if (de->d_name[0] == '.' || read_file (file, &owner, NULL, &ignored) < 0
-          || strcmp (owner, name) != 0)
-        {
-          stack_error_free (&ignored);
-          continue;
-        }
-      if (!said)
-        fprintf (stderr,
-                 "stack: project `%s` has no state (was the machine restarted?): removing what "
-                 "its containers left\n",
-                 name);
-      said = true;
-      ret = rt_remove_tree (path, err) < 0 || rt_image_release (store, de->d_name, err) < 0
-                    || remove_anonymous (de->d_name, err) < 0
-                ? -1
-                : 0;
-      if (ret == 0)
-        fprintf (stderr, " Container %s  Removed\n", de->d_name);
+      cleanup_free char *path = xasprintf ("%s%s", dir, left[i]);
+      if (ret == 0
+          && (rt_remove_tree (path, err) < 0 || rt_image_release (store, left[i], err) < 0
+              || remove_anonymous (left[i], err) < 0))
+        ret = -1;
+      else if (ret == 0)
+        fprintf (stderr, " Container %s  Removed\n", left[i]);
+      free (left[i]);
     }
-  closedir (d);
+  free (left);
   return ret;
 }
 

@@ -145,11 +145,17 @@ json_t *process_to_json (const container_spec_t *spec);
 /* Fill spec's process fields from j; strings point into j (keep it alive). */
 int process_from_json (json_t *j, container_spec_t *spec, stack_error_t **err);
 
-/* Named volumes: <volumes_dir>/<name>/_data, and <name>/project saying who
-   made it. Create (when missing) and list a project's (malloc'ed array of
-   malloc'ed names, NULL-terminated). */
+/* Whose a directory in STACK_ROOT is (a volume's, a container's): its
+   `project` file names the project, so that what a project left can be
+   found without its state (down with -v, down after a reboot). */
+int mark_project (const char *dir, const char *project, stack_error_t **err);
+/* The entries of parent whose `project` file names project (malloc'ed
+   array of malloc'ed names, NULL-terminated). */
+char **dirs_of_project (const char *parent, const char *project);
+
+/* Named volumes: <volumes_dir>/<name>/_data, marked with its project.
+   Created when missing. */
 int volume_create (const char *volumes_dir, const char *name, const char *project,
                    stack_error_t **err);
-char **volumes_of_project (const char *volumes_dir, const char *project);
 
 #endif

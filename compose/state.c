@@ -585,8 +585,7 @@ int
 volume_create (const char *volumes_dir, const char *name, const char *project, stack_error_t **err)
 {
   cleanup_free char *data = xasprintf ("%s/%s/_data", volumes_dir, name);
-  cleanup_free char *owner = xasprintf ("%s/%s/project", volumes_dir, name);
-  cleanup_close int fd = -1;
+  cleanup_free char *dir = xasprintf ("%s/%s", volumes_dir, name);
   struct stat st;
 
   if (!component_valid (name))
@@ -595,19 +594,29 @@ volume_create (const char *volumes_dir, const char *name, const char *project, s
     return 0;
   if (mkdir_p (data, 0755) < 0)
     return stack_error_make (err, errno, "create volume `%s`", data);
-  fd = open (owner, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || write (fd, project, strlen (project)) != (ssize_t)strlen (project))
-    return stack_error_make (err, errno, "create volume `%s`", owner);
+  if (mark_project (dir, project, err) < 0)
+    return stack_error_wrap (err, "create volume `%s`", name);
+  return 0;
+}
+
+int
+mark_project (const char *dir, const char *project, stack_error_t **err)
+{
+  cleanup_free char *path = xasprintf ("%s/project", dir);
+  cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0 || write_all (fd, project, strlen (project)) < 0)
+    return stack_error_make (err, errno, "write `%s`", path);
   return 0;
 }
 
 char **
-volumes_of_project (const char *volumes_dir, const char *project)
+dirs_of_project (const char *parent, const char *project)
 {
   char **v = xzalloc (sizeof *v);
   struct dirent *de;
   size_t n = 0;
-  DIR *d = opendir (volumes_dir);
+  DIR *d = opendir (parent);
 
   while (d && (de = readdir (d)) != NULL)
     {
@@ -615,7 +624,7 @@ volumes_of_project (const char *volumes_dir, const char *project)
       stack_error_t *e = NULL;
       if (de->d_name[0] == '.')
         continue;
-      owner = xasprintf ("%s/%s/project", volumes_dir, de->d_name);
+      owner = xasprintf ("%s/%s/project", parent, de->d_name);
       if (read_file (owner, &text, NULL, &e) < 0)
         {
           stack_error_free (&e);
