@@ -36,7 +36,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,7 +44,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
-from registry import Image, Layer, LayerBlob, oci_layout  # noqa: E402
+from registry import Image, Layer, LayerBlob, Registry, oci_layout  # noqa: E402
 import bench_net  # noqa: E402
 import bench_pull  # noqa: E402
 
@@ -672,25 +671,13 @@ class Bench:
     # -- pull --
 
     def pull(self):
-        port = free_port()
         d = os.path.join(self.tmp, "pull")
         os.mkdir(d)
-        with open(os.path.join(d, "registry.yml"), "w") as f:
-            f.write("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                    "    rootdirectory: %s/registry\nhttp:\n  addr: 127.0.0.1:%d\n" % (d, port))
-        reg = subprocess.Popen(["docker-registry", "serve", os.path.join(d, "registry.yml")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.procs.append(reg)
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        reg = Registry(d)
+        self.procs.append(reg.proc)
         unpacked, compressed = bench_pull.make_layout(os.path.join(d, "oci"))
-        ref = "127.0.0.1:%d/bench/image:1" % port
-        subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-                        "oci:%s/oci:bench" % d, "docker://" + ref], check=True)
+        ref = "%s/bench/image:1" % reg.host
+        reg.push(os.path.join(d, "oci"), "bench/image:1", tag="bench")
         st, pm = [], []
         for i in range(self.runs):
             root = os.path.join(d, "stack%d" % i)
@@ -709,8 +696,7 @@ class Bench:
                 self.pm.run(*g, "rmi", "-a", "-f", check=False)
                 umount_under(proot)
                 shutil.rmtree(proot)
-        reg.kill()
-        reg.wait()
+        reg.stop()
         self.row("pull, 5 layers: %.0f MB gzip, %.0f MB unpacked" % (compressed / 1e6,
                                                                      unpacked / 1e6),
                  median(st), median(pm) if pm else None, "s", "%.2f", note="h")

@@ -20,23 +20,18 @@ import io
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+from registry import Registry  # noqa: E402
 
 LAYERS = 5
 LAYER_BYTES = 20 << 20
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def source_files():
@@ -111,22 +106,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="stack-bench-pull-")
     registry = None
     try:
-        port = free_port()
-        with open(os.path.join(tmp, "registry.yml"), "w") as f:
-            f.write("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                    "    rootdirectory: %s/registry\nhttp:\n  addr: 127.0.0.1:%d\n" % (tmp, port))
-        registry = subprocess.Popen(["docker-registry", "serve", os.path.join(tmp, "registry.yml")],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                urllib.request.urlopen("http://127.0.0.1:%d/v2/" % port, timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
+        registry = Registry(tmp)
         unpacked, compressed = make_layout(os.path.join(tmp, "oci"))
-        ref = "127.0.0.1:%d/bench/image:1" % port
-        subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-                        "oci:%s/oci:bench" % tmp, "docker://" + ref], check=True)
+        ref = "%s/bench/image:1" % registry.host
+        registry.push(os.path.join(tmp, "oci"), "bench/image:1", tag="bench")
 
         cold, warm, tools = [], [], []
         for i in range(runs):
@@ -157,8 +140,7 @@ def main():
         print("%-44s %9.2f" % ("ratio (skopeo + umoci) / stack", t / c))
     finally:
         if registry:
-            registry.kill()
-            registry.wait()
+            registry.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

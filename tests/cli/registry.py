@@ -253,9 +253,25 @@ def oci_layout(path, image, tag="latest"):
     return path
 
 
+class LocalServer:
+    """An HTTP server of the harness's on 127.0.0.1, answering from a
+    thread: subclasses make a Handler and call serve(Handler)."""
+
+    def serve(self, handler):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
 # ---- the token server ----
 
-class TokenServer:
+class TokenServer(LocalServer):
     """Docker's token auth: `GET /token?service=S&scope=repository:NAME:pull`
     with basic credentials answers {"token", "access_token"}, a JWT signed
     RS256 whose x5c header carries our self-signed certificate; 401
@@ -281,11 +297,8 @@ class TokenServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
+        self.serve(Handler)
         self.realm = "http://127.0.0.1:%d/token" % self.port
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
 
     def sign(self, claims):
         header = {"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}
@@ -331,11 +344,6 @@ class TokenServer:
         req.send_header("Content-Length", str(len(body)))
         req.end_headers()
         req.wfile.write(body)
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
 
 
 def make_certs(d, ip):
@@ -387,7 +395,7 @@ class RemoteNet:
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
 
 
-class FlakyProxy:
+class FlakyProxy(LocalServer):
     """A plain HTTP proxy to a registry on 127.0.0.1 that fails each blob's
     first GET: with 503 (`mode="503"`) or by cutting the body half-way
     after promising all of it (`mode="cut"`). Later requests pass through.
@@ -438,16 +446,8 @@ class FlakyProxy:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
+        self.serve(Handler)
         self.host = "127.0.0.1:%d" % self.port
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
 
 
 # ---- the registry ----

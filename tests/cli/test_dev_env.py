@@ -13,7 +13,6 @@ a cold one first runs mmdebstrap (about 2 minutes, apt's Debian mirror).
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,18 +21,13 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from registry import free_port  # noqa: E402
 from test_lifecycle import take_down_and_check  # noqa: E402
 
 STACK = None
 EXAMPLE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                         "..", "..", "examples", "dev-env"))
 PREPARE_TIMEOUT = 900  # a cold cache runs mmdebstrap
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DevEnv(unittest.TestCase):

@@ -75,6 +75,9 @@ def cgroup_dirs(project):
                   + glob.glob("/sys/fs/cgroup/stack/" + project))
 
 
+DEADLINE = 20.0  # for what must happen eventually
+
+
 def take_down_and_check(test, volumes=False):
     """A test's tearDown: whatever it did, `down -v`, then nothing of its
     project may be left (state, cgroups, mounts under its directory,
@@ -127,6 +130,18 @@ class Lifecycle(unittest.TestCase):
         take_down_and_check(self)
 
     # ---- helpers ----
+
+    def wait_for(self, fn, what, timeout=DEADLINE, interval=0.05):
+        """fn's first true value, asked every interval seconds; the test
+        fails after timeout."""
+        end = time.monotonic() + timeout
+        while True:
+            v = fn()
+            if v:
+                return v
+            if time.monotonic() > end:
+                self.fail("timed out waiting for " + what)
+            time.sleep(interval)
 
     def stack(self, *args, stdin=None, timeout=60):
         return subprocess.run([STACK, "-p", self.project] + list(args), cwd=self.dir,

@@ -29,7 +29,6 @@ import registry as rg  # noqa: E402
 import test_lifecycle as life  # noqa: E402
 from registry import Image, Index, Layer, go_arch  # noqa: E402
 
-DEADLINE = 20.0
 _base = None
 
 
@@ -189,16 +188,6 @@ class PullTest(life.Lifecycle):
                 self.assertTrue(line.endswith("  Already exists"), r.stdout)
         self.assertNotIn("Pulling fs layer", r.stdout)
         self.assertNotIn("Download complete", r.stdout)
-
-    def wait_for(self, fn, what, timeout=DEADLINE):
-        end = time.monotonic() + timeout
-        while True:
-            v = fn()
-            if v:
-                return v
-            if time.monotonic() > end:
-                self.fail("timed out waiting for " + what)
-            time.sleep(0.1)
 
     def logs(self, service):
         r = self.stack("logs", "--no-prefix", service)

@@ -26,8 +26,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_lifecycle as life  # noqa: E402
 from test_lifecycle import alive, cgroup_dirs  # noqa: E402
 
-DEADLINE = 20.0  # for what must happen eventually
-
 # PID 1 ignores the signals it has no handler for: these handle them
 TRAP_TERM = "sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.1; done'"
 DEAF = "sh -c 'while :; do sleep 0.1; done'"
@@ -81,16 +79,6 @@ class Supervisor(life.Lifecycle):
     def read(path):
         with open(path) as f:
             return f.read()
-
-    def wait_for(self, fn, what, timeout=DEADLINE, interval=0.05):
-        end = time.monotonic() + timeout
-        while True:
-            v = fn()
-            if v:
-                return v
-            if time.monotonic() > end:
-                self.fail("timed out waiting for " + what)
-            time.sleep(interval)
 
     def state(self):
         try:
